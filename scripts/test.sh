@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what the tests need into .venv and run every check CI runs (the README's test command).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${MODELYARD_VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+VENV="$(cd "$VENV" && pwd)"
+ROOT="$PWD"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
+# strict editable mode: a link tree that import-linter (and mypy) can follow across registry/, client/…
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=strict 2>&1 | grep -v "is ignored" || true
+"$VENV/bin/python" -c "import modelyard.registry, modelyard.client, grpc, sqlalchemy, psycopg, pymysql" # fail early if the install did
+
+echo "== generated code is fresh"
+"$VENV/bin/python" proto/generate.py --check
+echo "== ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+echo "== import contracts"
+# from outside the checkout, so it reads the installed tree (which holds registry/, client/…)
+(cd "${TMPDIR:-/tmp}" && "$VENV/bin/lint-imports" --config "$ROOT/pyproject.toml")
+echo "== pytest"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
