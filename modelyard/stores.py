@@ -1,0 +1,268 @@
+"""Store interfaces: the contract every backend and transport implements.
+
+`TrackingStore` is implemented in-process over SQL (`modelyard.registry.tracking`) and over
+gRPC (`modelyard.client.grpc_stores`); the same contract suite tests both. Implementations
+trust their inputs: `modelyard.store_registry.tracking_store_for_uri` always wraps them in
+`modelyard.validation.ValidatingTrackingStore`, so every transport validates identically.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelyard.entities import (
+    Experiment,
+    Metric,
+    MetricHistory,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+SEARCH_MAX_RESULTS_LIMIT = 50_000
+METRIC_HISTORY_PAGE_MAX = 1_000_000
+METRIC_HISTORY_BULK_MAX_RUNS = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogBatch:
+    """One batch of writes to one run (the unit of StreamLogBatches)."""
+
+    run_id: str
+    metrics: Sequence[Metric] = ()
+    params: Sequence[Param] = ()
+    tags: Sequence[RunTag] = ()
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreOptions:
+    """What a store needs beyond its URI (server flags, in-process defaults)."""
+
+    default_artifact_root: str | None = None
+    """Root given to new experiments without an artifact_location; None = store default."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TrackingStore(abc.ABC):
+    """Experiments, runs, params, metrics and tags.
+
+    Every method takes and returns domain types and raises `ModelyardError` subclasses.
+    """
+
+    # -- experiments -------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_experiment(
+        self,
+        name: str,
+        *,
+        artifact_location: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        """Create an experiment and return its id.
+
+        Raises:
+            ExperimentAlreadyExists: the name is taken, also by a deleted experiment.
+        """
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Return an experiment, deleted or not.
+
+        Raises:
+            ExperimentNotFound: unknown id.
+        """
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """Return the experiment with this exact name, or None."""
+
+    @abc.abstractmethod
+    def search_experiments(
+        self,
+        *,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        filter_string: str = "",
+        order_by: Sequence[str] = (),
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Search experiments; one page.
+
+        Raises:
+            InvalidFilter: the filter or order_by does not parse.
+            InvalidPageToken: the token is not from this query.
+        """
+
+    @abc.abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename an active experiment."""
+
+    @abc.abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete an experiment and its active runs."""
+
+    @abc.abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore a deleted experiment and the runs its deletion removed."""
+
+    @abc.abstractmethod
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Upsert an experiment tag."""
+
+    @abc.abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Delete an experiment tag.
+
+        Raises:
+            TagNotFound: no such tag.
+        """
+
+    # -- runs --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        *,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run in an active experiment.
+
+        Raises:
+            ExperimentNotFound: unknown experiment.
+            ExperimentNotActive: the experiment is deleted.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """Return a run with params, tags and latest metrics.
+
+        Raises:
+            RunNotFound: unknown id.
+        """
+
+    @abc.abstractmethod
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change the status, end time or name of a run; return the new info."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run."""
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None:
+        """Restore a soft-deleted run."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        *,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Search runs; one page, filtered, ordered and paged in the database."""
+
+    # -- logging -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        request_id: str | None = None,
+    ) -> None:
+        """Write metrics, params and tags in one transaction, all or nothing.
+
+        Raises:
+            RunNotFound: unknown run.
+            RunNotActive: the run is deleted.
+            ParamAlreadyLogged: a param exists with another value.
+        """
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Log one metric point."""
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        """Log one param."""
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        """Upsert one run tag."""
+        self.log_batch(run_id, tags=[tag])
+
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Delete a run tag.
+
+        Raises:
+            TagNotFound: no such tag.
+        """
+
+    def log_batches(self, batches: Iterable[LogBatch]) -> int:
+        """Apply many batches in order, each in its own transaction; return how many."""
+        count = 0
+        for batch in batches:
+            self.log_batch(
+                batch.run_id,
+                metrics=batch.metrics,
+                params=batch.params,
+                tags=batch.tags,
+                request_id=batch.request_id,
+            )
+            count += 1
+        return count
+
+    @abc.abstractmethod
+    def get_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        max_points: int | None = None,
+    ) -> tuple[MetricHistory, str | None]:
+        """Return one page of a metric's history (ordered by step, timestamp) and the next token.
+
+        With max_points, the whole history is downsampled to at most that many points.
+        """
+
+    def get_metric_history_bulk(
+        self, run_ids: Sequence[str], key: str, *, max_points: int | None = None
+    ) -> list[MetricHistory]:
+        """Histories of one metric for several runs, in the order of run_ids."""
+        out = []
+        for run_id in run_ids:
+            history, _ = self.get_metric_history(run_id, key, max_points=max_points)
+            out.append(history)
+        return out
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release connections and pools."""
