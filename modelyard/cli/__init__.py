@@ -1,0 +1,34 @@
+"""The `modelyard` command line: server, db upgrade, experiments and runs.
+
+Each subcommand lives in its own module; importing this package loads neither SQLAlchemy nor a
+server mode (the `server` command imports only the mode its flags select).
+"""
+
+from __future__ import annotations
+
+import click
+
+from modelyard.cli.app import ModelyardGroup
+from modelyard.cli.db import db_group
+from modelyard.cli.server import server_command
+from modelyard.cli.tracking import experiments_group, runs_group
+
+
+@click.group(cls=ModelyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="modelyard", prog_name="modelyard")
+def cli() -> None:
+    """modelyard: experiment tracking, model registry and artifact store."""
+
+
+cli.add_command(server_command)
+cli.add_command(db_group)
+cli.add_command(experiments_group)
+cli.add_command(runs_group)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `modelyard` console script."""
+    cli.main(args=argv, prog_name="modelyard")
+
+
+__all__ = ["cli", "main"]

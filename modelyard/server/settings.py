@@ -1,0 +1,55 @@
+"""Server settings: parsed from CLI flags, passed as an argument (no globals, no env handoff)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The proxied artifact scheme new experiments get when the server serves artifacts.
+PROXIED_ARTIFACT_ROOT = "modelyard-artifacts:/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """Everything a server mode needs to build itself."""
+
+    backend_store_uri: str = "sqlite:///modelyard.db"
+    """SQLAlchemy URL of the metadata database."""
+    host: str = "127.0.0.1"
+    """Interface to bind."""
+    port: int = 50051
+    """gRPC port; 0 picks a free port."""
+    http_port: int = 5000
+    """Reserved for the UI/JSON gateway of a later issue; unused now."""
+    workers: int = 16
+    """Size of the bounded worker pool."""
+    default_artifact_root: str | None = None
+    """Root of new experiments naming none; None means the proxied scheme when serving artifacts."""
+    artifacts_destination: str | None = None
+    """Where the server's own ArtifactService writes (a later issue)."""
+    serve_artifacts: bool = True
+    artifacts_only: bool = False
+    allowed_artifact_roots: tuple[str, ...] = ()
+    """Other locations experiments may point at."""
+    tls_cert: str | None = None
+    """PEM certificate chain file; with tls_key, the server speaks TLS."""
+    tls_key: str | None = None
+    """PEM private key file."""
+    grace_seconds: float = 10.0
+    """How long in-flight calls may run on after SIGTERM."""
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key must be given together")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0 to 65535, got {self.port}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.grace_seconds < 0:
+            raise ValueError(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+
+    @property
+    def effective_default_artifact_root(self) -> str | None:
+        """Root for new experiments: the flag, else the proxied scheme when serving artifacts."""
+        if self.default_artifact_root:
+            return self.default_artifact_root
+        return PROXIED_ARTIFACT_ROOT if self.serve_artifacts else None
