@@ -1,0 +1,1 @@
+"""Benchmarks: the same workload against modelyard and MLflow, side by side."""
