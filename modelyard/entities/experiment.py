@@ -24,7 +24,7 @@ class Experiment:
     """Milliseconds since the epoch."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class ExperimentTag:
     """One experiment tag."""
 
