@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from modelyard.registry import engine as rawsql
 from modelyard.registry.engine import Database
 from modelyard.registry.schema import RequestIdRow
 
@@ -19,28 +20,37 @@ KIND_EXPERIMENT = "experiment"
 KIND_RUN = "run"
 KIND_BATCH = "batch"
 
-_SELECT = select(REQUESTS.c.result).where(
-    REQUESTS.c.kind == bindparam("kind"), REQUESTS.c.request_id == bindparam("request_id")
-)
-_INSERT = insert(REQUESTS)
+_SQL: dict[str, tuple[str, str]] = {}
+
+
+def _sql(conn: Connection) -> tuple[str, str]:
+    """(select, insert) SQL for the connection's dialect, with positional markers."""
+    name = conn.dialect.name
+    sql = _SQL.get(name)
+    if sql is None:
+        q = conn.dialect.identifier_preparer.quote
+        m = "?" if name == "sqlite" else "%s"
+        table = q(REQUESTS.name)
+        select_sql = (
+            f"SELECT {q('result')} FROM {table} WHERE {q('kind')} = {m} AND request_id = {m}"
+        )
+        insert_sql = (
+            f"INSERT INTO {table} ({q('kind')}, request_id, {q('result')}, created_time) "
+            f"VALUES ({m}, {m}, {m}, {m})"
+        )
+        sql = _SQL[name] = (select_sql, insert_sql)
+    return sql
 
 
 def recorded(conn: Connection, kind: str, request_id: str) -> str | None:
     """The result recorded for a request id, or None."""
-    return conn.execute(_SELECT, {"kind": kind, "request_id": request_id}).scalar()
+    row = rawsql.fetch_one(conn, _sql(conn)[0], (kind, request_id))
+    return None if row is None else str(row[0])
 
 
 def record(conn: Connection, kind: str, request_id: str, result: str) -> None:
     """Record a request id's result (in the caller's transaction)."""
-    conn.execute(
-        _INSERT,
-        {
-            "kind": kind,
-            "request_id": request_id,
-            "result": result,
-            "created_time": time.time_ns() // 1_000_000,
-        },
-    )
+    rawsql.run(conn, _sql(conn)[1], (kind, request_id, result, time.time_ns() // 1_000_000))
 
 
 def write_retrying_conflicts(db: Database, fn: Callable[[Connection], T]) -> T:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from modelyard.entities import (
     LifecycleStage,
@@ -27,6 +27,7 @@ from modelyard.errors import (
     RunNotActive,
     RunNotFound,
 )
+from modelyard.registry import engine as rawsql
 from modelyard.registry.engine import Database
 from modelyard.registry.names import generate_run_name
 from modelyard.registry.schema import ExperimentRow, LatestMetricRow, ParamRow, RunRow, TagRow
@@ -50,8 +51,6 @@ _RUN_BY_ID = select(RUNS).where(RUNS.c.run_uuid == bindparam("run_id"))
 _EXPERIMENT_STATE = select(EXPERIMENTS.c.lifecycle_stage, EXPERIMENTS.c.artifact_location).where(
     EXPERIMENTS.c.experiment_id == bindparam("experiment_id")
 )
-_INSERT_RUN = insert(RUNS)
-_INSERT_TAG = insert(TAGS)
 _PARAMS_IN = select(PARAMS.c.run_uuid, PARAMS.c.key, PARAMS.c.value).where(
     PARAMS.c.run_uuid.in_(bindparam("ids", expanding=True))
 )
@@ -130,16 +129,6 @@ def _fetch_run(conn: Connection, run_id: str) -> Row[Any]:
     return row
 
 
-def _fetch_active_run(conn: Connection, run_id: str) -> Row[Any]:
-    row = _fetch_run(conn, run_id)
-    if row.lifecycle_stage == _DELETED:
-        raise RunNotActive(
-            f"The run {run_id} must be in the 'active' state. Current state is deleted.",
-            run_id=run_id,
-        )
-    return row
-
-
 def get_run(db: Database, run_id: str) -> Run:
     """A run with its data.
 
@@ -173,6 +162,7 @@ def create_run(
     run_name: str | None,
     tags: Mapping[str, str] | None,
     request_id: str | None,
+    stmts: Statements | None = None,
 ) -> Run:
     """Create a RUNNING run in an active experiment (idempotent with request_id).
 
@@ -186,14 +176,16 @@ def create_run(
     user = user_id or all_tags.get(USER_TAG) or "unknown"
     start = start_time or now_ms()
     created: dict[str, Any] = {}
+    sql = stmts or Statements.for_database(db)
 
     def fn(conn: Connection) -> str:
-        exp = conn.execute(_EXPERIMENT_STATE, {"experiment_id": int(experiment_id)}).first()
+        exp = rawsql.fetch_one(conn, sql.experiment_state, (int(experiment_id),))
         if exp is None:
             raise ExperimentNotFound(
                 f"No Experiment with id={experiment_id} exists", experiment_id=experiment_id
             )
-        if exp.lifecycle_stage != _ACTIVE:
+        stage, artifact_location = exp
+        if stage != _ACTIVE:
             raise ExperimentNotActive(
                 f"The experiment {experiment_id} must be in the 'active' state to create runs "
                 "in it. Current state is deleted.",
@@ -208,15 +200,13 @@ def create_run(
             "status": RunStatus.RUNNING.value,
             "start_time": start,
             "end_time": None,
-            "artifact_uri": f"{exp.artifact_location}/{run_id}/artifacts",
+            "artifact_uri": f"{artifact_location}/{run_id}/artifacts",
             "lifecycle_stage": _ACTIVE,
             "deleted_time": None,
             "deleted_with_experiment": False,
         }
-        conn.execute(_INSERT_RUN, row)
-        conn.execute(
-            _INSERT_TAG, [{"run_uuid": run_id, "key": k, "value": v} for k, v in all_tags.items()]
-        )
+        rawsql.run(conn, sql.insert_run, tuple(row[c] for c in sql.run_columns))
+        rawsql.run_many(conn, sql.insert_tag, [(run_id, k, v) for k, v in all_tags.items()])
         created["row"] = row
         return run_id
 
@@ -239,7 +229,15 @@ def update_run(
     """Change status, end time and/or name of an active run; return the new info."""
 
     def fn(conn: Connection) -> RunInfo:
-        row = dict(_fetch_active_run(conn, run_id)._mapping)
+        found = rawsql.fetch_one(conn, stmts.run_by_id, (run_id,))
+        if found is None:
+            raise RunNotFound(f"Run with id={run_id} not found", run_id=run_id)
+        row = dict(zip(stmts.run_columns, found, strict=True))
+        if row["lifecycle_stage"] == _DELETED:
+            raise RunNotActive(
+                f"The run {run_id} must be in the 'active' state. Current state is deleted.",
+                run_id=run_id,
+            )
         values: dict[str, Any] = {}
         if status is not None:
             values["status"] = RunStatus(status).value
@@ -249,7 +247,12 @@ def update_run(
             write_tags(conn, stmts, run_id, [RunTag(key=RUN_NAME_TAG, value=run_name)])
             row["name"] = run_name
         if values:
-            conn.execute(update(RUNS).where(RUNS.c.run_uuid == run_id).values(**values))
+            columns = ", ".join(f"{name} = {stmts.marker}" for name in values)
+            rawsql.run(
+                conn,
+                f"UPDATE {RUNS.name} SET {columns} WHERE run_uuid = {stmts.marker}",
+                (*values.values(), run_id),
+            )
             row.update(values)
         return run_info(row)
 

@@ -142,6 +142,7 @@ class SqlTrackingStore(TrackingStore):
             run_name=run_name,
             tags=tags,
             request_id=request_id,
+            stmts=self._stmts,
         )
 
     def get_run(self, run_id: str) -> Run:
@@ -215,17 +216,18 @@ class SqlTrackingStore(TrackingStore):
         stmts = self._stmts
 
         def fn(conn: Connection) -> None:
-            check_run_active(conn, run_id)
+            check_run_active(conn, stmts, run_id)
             write_metrics(conn, stmts, run_id, (metric,))
 
         self.db.run_write(fn)
 
     def log_param(self, run_id: str, param: Param) -> None:
         """Log one param (same value again is fine, another value is refused)."""
+        stmts = self._stmts
 
         def fn(conn: Connection) -> None:
-            check_run_active(conn, run_id)
-            write_params(conn, run_id, (param,))
+            check_run_active(conn, stmts, run_id)
+            write_params(conn, stmts, run_id, (param,))
 
         write_retrying_conflicts(self.db, fn)
 
@@ -234,16 +236,17 @@ class SqlTrackingStore(TrackingStore):
         stmts = self._stmts
 
         def fn(conn: Connection) -> None:
-            check_run_active(conn, run_id)
+            check_run_active(conn, stmts, run_id)
             write_tags(conn, stmts, run_id, (tag,))
 
         self.db.run_write(fn)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Delete a run tag."""
+        stmts = self._stmts
 
         def fn(conn: Connection) -> None:
-            check_run_active(conn, run_id)
+            check_run_active(conn, stmts, run_id)
             result = conn.execute(TAGS.delete().where(TAGS.c.run_uuid == run_id, TAGS.c.key == key))
             if result.rowcount == 0:
                 raise TagNotFound(
