@@ -7,6 +7,11 @@ metrics in chunks of 1000.
 `AsyncLogger` backs `synchronous=False` (or MODELYARD_ASYNC_LOGGING=true): the caller puts
 each logging call on a bounded queue (it blocks when the queue is full, so nothing is ever
 dropped) and a background thread coalesces the queued calls of each run into large batches.
+The caller's side is one append under a lock (the writer is woken only when it sleeps on an
+empty queue, when much is queued, or when someone waits); the writer lets calls pile up for
+`LINGER_S` before it sends them, so that a training loop loses the GIL to it a few times a
+second rather than once per call. The calls were validated in the caller, so the writer sends
+them to the store behind the validating wrapper.
 Batches are sent in call order per run. A LogBatch is all or nothing, so when a coalesced batch
 is refused, its calls are resent one by one and only the bad call fails, with an error that
 names it. Errors are kept and raised on the next call, at `flush()`, by `RunOperations.wait()`,
@@ -18,7 +23,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
-import queue
 import sys
 import threading
 import time
@@ -30,12 +34,15 @@ from dataclasses import dataclass, field
 from modelyard.entities import Metric, Param, RunTag
 from modelyard.errors import ModelyardError, Unavailable
 from modelyard.stores import TrackingStore
+from modelyard.validation import ValidatingTrackingStore
 
 MAX_PARAMS_TAGS_PER_REQUEST = 100
 MAX_METRICS_PER_REQUEST = 1000
 MAX_ENTRIES_PER_REQUEST = 1000
 QUEUE_MAX_CALLS = 100_000
 DRAIN_MAX_CALLS = 10_000
+WAKE_ENTRIES = 5_000
+LINGER_S = 0.2
 
 Chunk = tuple[list[Metric], list[Param], list[RunTag]]
 
@@ -121,6 +128,12 @@ class _Merged:
     tags: dict[str, str] = field(default_factory=dict)
 
     def can_add(self, call: _Call) -> bool:
+        if not call.params and not call.tags:  # the common case: metrics only
+            n_metrics = len(self.metrics) + len(call.metrics)
+            return (
+                n_metrics <= MAX_METRICS_PER_REQUEST
+                and n_metrics + len(self.params) + len(self.tags) <= MAX_ENTRIES_PER_REQUEST
+            )
         new_params = {p.key for p in call.params} - self.params.keys()
         new_tags = {t.key for t in call.tags} - self.tags.keys()
         if any(self.params.get(p.key, p.value) != p.value for p in call.params):
@@ -138,6 +151,8 @@ class _Merged:
     def add(self, call: _Call) -> None:
         self.calls.append(call)
         self.metrics.extend(call.metrics)
+        if not call.params and not call.tags:
+            return
         for p in call.params:
             self.params[p.key] = p.value
         for t in call.tags:
@@ -175,33 +190,55 @@ class RunOperations:
         self._logger._raise_for(self._calls)
 
 
-_STOP = object()
 _loggers: weakref.WeakSet[AsyncLogger] = weakref.WeakSet()
 _loggers_lock = threading.Lock()
 _atexit_registered = False
 
 
+def _unvalidated(store: TrackingStore) -> TrackingStore:
+    """The store behind a validating wrapper: calls were checked in the caller already."""
+    inner = getattr(store, "inner", None) if isinstance(store, ValidatingTrackingStore) else None
+    return inner if isinstance(inner, TrackingStore) else store
+
+
 class AsyncLogger:
-    """A bounded queue and one background thread that writes coalesced batches to a store."""
+    """A bounded queue and one background thread that writes coalesced batches to a store.
+
+    The caller only appends to a list under a lock; the writer is woken when it is idle, when
+    the queue holds `WAKE_ENTRIES` entries, or when someone waits (flush, a full queue, exit).
+    Otherwise it lets calls pile up for `linger` seconds, so that it wakes (and takes the GIL
+    from the training thread) a few times per second rather than once per call.
+    """
 
     retry_delays: tuple[float, ...] = (0.2, 1.0, 3.0)
     """Back-off between resends of a batch that failed with UNAVAILABLE (same request id)."""
 
+    linger: float = LINGER_S
+    """Seconds the writer lets calls accumulate before it sends them (unless hurried)."""
+
     def __init__(self, store: TrackingStore, *, max_queue: int = QUEUE_MAX_CALLS) -> None:
         self._store = store
-        self._max_queue = max_queue
+        self._sender = _unvalidated(store)
+        self._max_queue = max(1, max_queue)
         self._reset()
         _register(self)
 
     def _reset(self) -> None:
         """Fresh queue, counters and no thread (at creation, and in a forked child)."""
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=self._max_queue)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # the writer waits here
+        self._cond = threading.Condition(self._lock)  # callers wait here (done, room)
+        self._queue: list[_Call] = []
+        self._entries = 0  # entries (metrics + params + tags) in _queue
         self._submitted = 0
+        self._taken = 0  # seq of the last call the writer took
         self._done = 0
+        self._hurry = 0  # someone waits for every call up to this seq
+        self._idle = False  # the writer sleeps on an empty queue
         self._errors: list[tuple[_Call, BaseException]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._stop = False
 
     # -- caller side -------------------------------------------------------------------
     def submit(
@@ -213,31 +250,42 @@ class AsyncLogger:
         tags: Sequence[RunTag] = (),
     ) -> RunOperations:
         """Queue one logging call; raise a stored error of an earlier call first."""
-        self._raise_pending()
+        if self._errors:
+            self._raise_pending()
         call = _Call(run_id, metrics, params, tags)
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise RuntimeError("asynchronous logging has been shut down")
+            if self._thread is None:
+                self._start()
+            while len(self._queue) >= self._max_queue:  # back-pressure: block, lose nothing
+                self._hurry = max(self._hurry, self._submitted)
+                self._wake.notify()
+                self._cond.wait(timeout=1.0)
+                if self._closed:
+                    raise RuntimeError("asynchronous logging has been shut down")
             self._submitted += 1
             call.seq = self._submitted
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="modelyard-async-logging", daemon=True
-                )
-                self._thread.start()
-        self._queue.put(call)  # blocks while the queue is full: back-pressure, no loss
-        return RunOperations(self, [call])
+            self._queue.append(call)
+            self._entries += len(metrics) + len(params) + len(tags)
+            if self._idle or self._entries >= WAKE_ENTRIES:
+                self._idle = False
+                self._wake.notify()
+        return RunOperations(self, (call,))
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._work, name="modelyard-async-logging", daemon=True
+        )
+        self._thread.start()
 
     def pending(self) -> bool:
         """True while queued calls are not yet written or errors are not yet raised."""
-        with self._cond:
-            return self._done < self._submitted or bool(self._errors)
+        return self._done < self._submitted or bool(self._errors)
 
     def wait(self) -> None:
         """Wait until every call queued so far is processed, without raising stored errors."""
-        with self._cond:
-            target = self._submitted
-        self._wait_for(target)
+        self._wait_for(self._submitted)
 
     def flush(self) -> None:
         """Wait until every call queued so far is written; raise a stored error, if any."""
@@ -249,22 +297,29 @@ class AsyncLogger:
         try:
             self.flush()
         finally:
-            with self._cond:
+            with self._lock:
                 self._closed = True
+                self._stop = True
                 thread = self._thread
-            if thread is not None:
-                self._queue.put(_STOP)
+                self._wake.notify()
+                self._cond.notify_all()
+            if thread is not None and thread is not threading.current_thread():
                 thread.join()
 
     def _wait_for(self, seq: int) -> None:
-        with self._cond:
+        if self._done >= seq:
+            return
+        with self._lock:
+            if self._hurry < seq:
+                self._hurry = seq
+                self._wake.notify()
             while self._done < seq:
-                if self._thread is not None and not self._thread.is_alive():
+                if self._thread is None or not self._thread.is_alive():
                     raise RuntimeError("the asynchronous logging thread has stopped")
                 self._cond.wait(timeout=1.0)
 
     def _raise_pending(self) -> None:
-        with self._cond:
+        with self._lock:
             if not self._errors:
                 return
             errors, self._errors = self._errors, []
@@ -275,40 +330,58 @@ class AsyncLogger:
 
     def _raise_for(self, calls: Sequence[_Call]) -> None:
         ids = {id(c) for c in calls}
-        with self._cond:
+        with self._lock:
             mine = [e for c, e in self._errors if id(c) in ids]
             self._errors = [(c, e) for c, e in self._errors if id(c) not in ids]
         if mine:
             raise mine[0]
 
     # -- background thread -------------------------------------------------------------
+    def _take(self) -> list[_Call] | None:
+        """Block until there is something to send (None: stop); take a batch of calls."""
+        monotonic = time.monotonic
+        with self._lock:
+            while not self._queue:
+                if self._stop:
+                    return None
+                self._idle = True
+                self._wake.wait()
+            self._idle = False
+            deadline = monotonic() + self.linger
+            while (
+                self._hurry <= self._taken
+                and not self._stop
+                and self._entries < WAKE_ENTRIES
+                and len(self._queue) < self._max_queue
+            ):
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    break
+                self._wake.wait(remaining)
+            queue = self._queue
+            if len(queue) <= DRAIN_MAX_CALLS:
+                calls, self._queue, self._entries = queue, [], 0
+            else:
+                calls, self._queue = queue[:DRAIN_MAX_CALLS], queue[DRAIN_MAX_CALLS:]
+                self._entries = sum(c.size() for c in self._queue)
+            self._taken = calls[-1].seq
+            self._cond.notify_all()  # room in the queue
+            return calls
+
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
+            calls = self._take()
+            if calls is None:
                 return
-            calls: list[_Call] = [item]  # type: ignore[list-item]
-            stop = False
-            while len(calls) < DRAIN_MAX_CALLS:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                calls.append(more)  # type: ignore[arg-type]
             try:
                 self._process(calls)
             except BaseException as exc:  # never let the thread die with calls unaccounted
                 for call in calls:
                     if call.error is None:
                         self._fail(call, exc)
-            with self._cond:
+            with self._lock:
                 self._done += len(calls)
                 self._cond.notify_all()
-            if stop:
-                return
 
     def _process(self, calls: list[_Call]) -> None:
         by_run: dict[str, list[_Call]] = {}
@@ -346,7 +419,7 @@ class AsyncLogger:
         request_id = new_request_id()
         for delay in (*self.retry_delays, None):
             try:
-                self._store.log_batch(
+                self._sender.log_batch(
                     run_id, metrics=metrics, params=params, tags=tags, request_id=request_id
                 )
                 return
@@ -366,6 +439,16 @@ def _coalesce(calls: list[_Call]) -> Iterator[_Merged | _Call]:
     """Group consecutive calls to one run into requests within the limits."""
     current: _Merged | None = None
     for call in calls:
+        if current is not None and not call.params and not call.tags:
+            # fast path for the common metrics-only call that fits the current request
+            n_metrics = len(current.metrics) + len(call.metrics)
+            if (
+                n_metrics <= MAX_METRICS_PER_REQUEST
+                and n_metrics + len(current.params) + len(current.tags) <= MAX_ENTRIES_PER_REQUEST
+            ):
+                current.calls.append(call)
+                current.metrics.extend(call.metrics)
+                continue
         if not call.fits_one_request():
             if current is not None:
                 yield current

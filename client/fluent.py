@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from modelyard.client.batching import RunOperations, flush_async_logging
-from modelyard.client.client import Client, make_metric, now_ms, runs_to_frame
+from modelyard.client.client import Client, make_metrics, now_ms, runs_to_frame
 from modelyard.client.context import NOTE_CONTENT, PARENT_RUN_ID, resolve_tags
 from modelyard.client.tracking_uri import get_tracking_uri, store_uri
 from modelyard.config import client_config, consume_run_id
@@ -451,7 +451,9 @@ def log_metrics(
     """Log several metrics in one batch; they share the step and the timestamp."""
     client, target = _target(run_id)
     ts = now_ms() if timestamp is None else timestamp
-    batch = [make_metric(k, v, timestamp=ts, step=step) for k, v in metrics.items()]
+    batch = make_metrics(metrics, timestamp=ts, step=step)
+    if batch and client._is_async(synchronous):
+        return client._submit(target, batch)  # a fresh list of metrics: nothing to copy
     return client.log_batch(target, metrics=batch, synchronous=synchronous)
 
 
