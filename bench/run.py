@@ -529,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument(
         "--mlflow-workers",
-        default="1",
+        default="1,4",
         help="comma-separated MLflow worker counts to run (e.g. 1,4)",
     )
     parser.add_argument(
