@@ -44,7 +44,7 @@ DRAIN_MAX_CALLS = 10_000
 WAKE_ENTRIES = 5_000
 LINGER_S = 0.2
 
-Chunk = tuple[list[Metric], list[Param], list[RunTag]]
+Chunk = tuple[Sequence[Metric], Sequence[Param], Sequence[RunTag]]
 
 
 def _chunks(items: Sequence[object], size: int) -> Iterator[list]:
@@ -56,6 +56,13 @@ def split_batch(
     metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
 ) -> list[Chunk]:
     """Cut one batch into requests within the limits (MLflow's client-side splitting)."""
+    if (
+        len(metrics) <= MAX_METRICS_PER_REQUEST
+        and len(params) <= MAX_PARAMS_TAGS_PER_REQUEST
+        and len(tags) <= MAX_PARAMS_TAGS_PER_REQUEST
+        and 0 < len(metrics) + len(params) + len(tags) <= MAX_ENTRIES_PER_REQUEST
+    ):
+        return [(metrics, params, tags)]  # the common case: already one request
     out: list[Chunk] = []
     remaining = list(metrics)
     param_chunks = list(_chunks(params, MAX_PARAMS_TAGS_PER_REQUEST))
@@ -414,7 +421,11 @@ class AsyncLogger:
             self._fail(call, exc)
 
     def _send(
-        self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+        self,
+        run_id: str,
+        metrics: Sequence[Metric],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
     ) -> None:
         request_id = new_request_id()
         for delay in (*self.retry_delays, None):

@@ -34,16 +34,7 @@ from modelyard.entities import (
 from modelyard.errors import InvalidArgument
 from modelyard.store_registry import tracking_store_for_uri
 from modelyard.stores import METRIC_HISTORY_BULK_MAX_RUNS, SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
-from modelyard.validation import (
-    INT64_MAX,
-    INT64_MIN,
-    MAX_ENTRIES_PER_BATCH,
-    MAX_METRICS_PER_BATCH,
-    MAX_PARAMS_TAGS_PER_BATCH,
-    validate_batch,
-    validate_metric,
-    validate_run_id,
-)
+from modelyard.validation import validate_batch, validate_run_id
 
 __all__ = ["Client", "MlflowClient", "make_metric", "make_metrics", "now_ms", "runs_to_frame"]
 
@@ -351,22 +342,9 @@ class Client:
         tags: Sequence[RunTag] = (),
     ) -> RunOperations:
         # Fail fast in the caller for what can be checked here (the writer trusts these).
-        if run_id not in _checked_run_ids:
-            validate_run_id(run_id)
-            _remember(_checked_run_ids, run_id)
-        n_metrics, n_params, n_tags = len(metrics), len(params), len(tags)
-        if (
-            n_metrics <= MAX_METRICS_PER_BATCH
-            and n_params <= MAX_PARAMS_TAGS_PER_BATCH
-            and n_tags <= MAX_PARAMS_TAGS_PER_BATCH
-            and n_metrics + n_params + n_tags <= MAX_ENTRIES_PER_BATCH
-        ):
-            _check_metrics(metrics)
-            if params or tags:
-                validate_batch((), params, tags)
-        else:
-            for chunk in split_batch(metrics, params, tags):
-                validate_batch(*chunk)
+        validate_run_id(run_id)
+        for chunk in split_batch(metrics, params, tags):
+            validate_batch(*chunk)
         return self._backend.logger().submit(run_id, metrics=metrics, params=params, tags=tags)
 
     def log_metric(
@@ -481,36 +459,6 @@ def _status(status: object) -> RunStatus:
         raise InvalidArgument(
             f"invalid run status {status!r}: expected one of {names}", status=status
         ) from None
-
-
-_CHECKED_MAX = 10_000
-_checked_run_ids: set[str] = set()
-_checked_metric_keys: set[str] = set()
-
-
-def _remember(checked: set[str], value: str) -> None:
-    if len(checked) >= _CHECKED_MAX:
-        checked.clear()
-    checked.add(value)
-
-
-def _check_metrics(metrics: Sequence[Metric]) -> None:
-    """`validate_metric` on each point, with a fast path for a known key and exact types."""
-    keys = _checked_metric_keys
-    for m in metrics:
-        step, ts = m.step, m.timestamp
-        if (
-            type(m.value) is float
-            and type(m.key) is str
-            and type(step) is int
-            and type(ts) is int
-            and m.key in keys
-            and INT64_MIN <= step <= INT64_MAX
-            and 0 <= ts <= INT64_MAX
-        ):
-            continue
-        validate_metric(m)
-        _remember(keys, m.key)
 
 
 def _check_duplicate_params(params: Sequence[Param]) -> None:

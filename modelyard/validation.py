@@ -239,14 +239,12 @@ def validate_batch(
             f"a batch may hold at most {MAX_ENTRIES_PER_BATCH} entries in all, got {total}",
             entries=total,
         )
-    # A batch repeats a few keys many times: check each distinct key once, and each point's
-    # number fields on a fast path for the types the wire delivers.
-    keys: set[str] = set()
+    # A batch repeats a few keys many times: a key already known valid skips validate_key,
+    # and each point's number fields take a fast path for the types the wire delivers.
     for m in metrics:
         key = m.key
-        if type(key) is not str or key not in keys:
+        if type(key) is not str or key not in _VALID_KEYS:
             validate_key(key, "metric key")
-            keys.add(key)
         value, ts, step = m.value, m.timestamp, m.step
         if not (
             type(value) is float
