@@ -11,6 +11,9 @@
 | MODELYARD_TRACKING_USERNAME   | user reported in the mlflow.user tag (default: the OS user)    |
 | MODELYARD_GRPC_TIMEOUT        | per-call deadline in seconds (default 60)                      |
 | MODELYARD_GRPC_MAX_RETRIES    | retries of UNAVAILABLE calls (default 5)                       |
+| MODELYARD_PROGRESS            | transfer progress bars: true = always, false = never, unset =  |
+|                               | on a terminal, outside tests                                   |
+| MODELYARD_S3_ENDPOINT_URL     | S3-compatible endpoint (MinIO, moto) for s3:// artifacts       |
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ class ClientConfig:
     username: str | None
     grpc_timeout: float
     grpc_max_retries: int
+    progress: bool | None
+    """MODELYARD_PROGRESS: force transfer progress bars on or off; None = automatic."""
+    s3_endpoint_url: str | None
+    """MODELYARD_S3_ENDPOINT_URL, for s3:// artifact locations (a flag may override it)."""
 
 
 def client_config(environ: Mapping[str, str] | None = None) -> ClientConfig:
@@ -76,6 +83,12 @@ def client_config(environ: Mapping[str, str] | None = None) -> ClientConfig:
         username=env.get("MODELYARD_TRACKING_USERNAME") or None,
         grpc_timeout=_number(env, "MODELYARD_GRPC_TIMEOUT", 60.0),
         grpc_max_retries=int(_number(env, "MODELYARD_GRPC_MAX_RETRIES", 5)),
+        progress=(
+            _flag(env, "MODELYARD_PROGRESS", False)
+            if env.get("MODELYARD_PROGRESS", "").strip()
+            else None
+        ),
+        s3_endpoint_url=env.get("MODELYARD_S3_ENDPOINT_URL") or None,
     )
 
 

@@ -14,6 +14,19 @@ ROOT="$PWD"
 # strict editable mode: a link tree that import-linter (and mypy) can follow across registry/, client/…
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=strict 2>&1 | grep -v "is ignored" || true
 "$VENV/bin/python" -c "import modelyard.registry, modelyard.client, grpc, sqlalchemy, psycopg, pymysql" # fail early if the install did
+# Azurite (Azure Blob emulator) for the object-store tests, pinned by tests/azurite/package-lock.json;
+# reinstalled when node_modules is missing or older than the lock file.
+AZURITE_DIR=tests/azurite
+if [ ! -f "$AZURITE_DIR/node_modules/.package-lock.json" ] \
+  || [ "$AZURITE_DIR/package-lock.json" -nt "$AZURITE_DIR/node_modules/.package-lock.json" ]; then
+  if ! command -v npm >/dev/null && [ -z "${CI:-}" ]; then
+    echo "warning: npm not found: Azurite tests will be skipped (they fail in CI)" >&2
+  elif ! npm_log="$(cd "$AZURITE_DIR" && npm ci --no-audit --no-fund --loglevel=error 2>&1)"; then
+    echo "$npm_log" >&2
+    echo "error: npm ci in $AZURITE_DIR failed" >&2
+    exit 1
+  fi
+fi
 
 echo "== generated code is fresh"
 "$VENV/bin/python" proto/generate.py --check

@@ -30,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 MY_HOST, MY_PORT, MY_USER = "127.0.0.1", 3306, "root"
 SERVICE_START_TIMEOUT_S = 20.0
+pytest_plugins = ["tests.object_stores"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
