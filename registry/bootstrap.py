@@ -22,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, select
 
+from modelyard.artifact_uris import join_artifact_uri
 from modelyard.errors import SchemaOutdated
 from modelyard.registry.engine import Database, open_database, sqlite_file
 from modelyard.registry.schema import Base, ExperimentRow, SettingRow
@@ -63,8 +64,7 @@ def resolve_artifact_root(root: str | None) -> str:
     """The artifact root for new experiments: the given one, or file://<cwd>/mlartifacts."""
     if not root:
         root = Path.cwd().joinpath("mlartifacts").resolve().as_uri()
-    stripped = root.rstrip("/")
-    return stripped if stripped and not stripped.endswith(":") else root
+    return root
 
 
 def _now_ms() -> int:
@@ -181,7 +181,7 @@ def _insert_default_experiment(db: Database, conn: Connection, root: str) -> Non
     stmt = insert(ExperimentRow.__table__).values(
         experiment_id=DEFAULT_EXPERIMENT_ID,
         name=DEFAULT_EXPERIMENT_NAME,
-        artifact_location=f"{root}/{DEFAULT_EXPERIMENT_ID}",
+        artifact_location=join_artifact_uri(root, str(DEFAULT_EXPERIMENT_ID)),
         lifecycle_stage="active",
         creation_time=now,
         last_update_time=now,

@@ -6,7 +6,7 @@ interceptor maps them to statuses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 
@@ -22,17 +22,31 @@ Ctx = grpc.ServicerContext
 class TrackingServicer(pb_grpc.TrackingServiceServicer):
     """modelyard.v1.TrackingService over a (validating) TrackingStore."""
 
-    def __init__(self, store: TrackingStore) -> None:
+    def __init__(
+        self,
+        store: TrackingStore,
+        *,
+        check_artifact_location: Callable[[str], str] | None = None,
+    ) -> None:
+        """Serve `store`; `check_artifact_location` vets explicit experiment locations.
+
+        The check returns the location to store or raises (PermissionDenied for a location
+        outside the server's allowed roots, InvalidArgument for a malformed one).
+        """
         self.store = store
+        self.check_artifact_location = check_artifact_location
 
     # -- experiments -------------------------------------------------------------------
     def CreateExperiment(
         self, request: pb.CreateExperimentRequest, context: Ctx
     ) -> pb.CreateExperimentResponse:
         """Create an experiment and return it."""
+        location = request.artifact_location or None
+        if location is not None and self.check_artifact_location is not None:
+            location = self.check_artifact_location(location)
         experiment_id = self.store.create_experiment(
             request.name,
-            artifact_location=request.artifact_location or None,
+            artifact_location=location,
             tags=dict(request.tags),
             request_id=request.request_id or None,
         )

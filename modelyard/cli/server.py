@@ -10,6 +10,21 @@ from modelyard.server.settings import ServerSettings
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+def _check_allowed_roots(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Refuse an --allowed-artifact-roots value that clients could never be allowed under."""
+    from modelyard.artifacts.locations import canonical_location
+    from modelyard.errors import ModelyardError
+
+    for root in value:
+        try:
+            canonical_location(root)
+        except ModelyardError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 @click.command("server")
 @click.option(
     "--backend-store-uri",
@@ -42,31 +57,56 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 @click.option(
     "--default-artifact-root",
     default=None,
-    help="Artifact root of new experiments that name none "
-    "[default: modelyard-artifacts:/ when serving artifacts].",
+    metavar="URI",
+    help="Artifact location given to new experiments that name none (stored in each, as "
+    "<root>/<experiment id>); clients write there. [default: modelyard-artifacts:/ (this "
+    "server's ArtifactService) when serving artifacts, else ./mlartifacts as a file URI, "
+    "usable only by clients on this machine]. For a split deployment use "
+    "modelyard-artifacts://<artifact-host>:<port>/.",
 )
 @click.option(
     "--artifacts-destination",
     default=None,
-    help="Where the server's ArtifactService writes artifacts.",
+    metavar="URI",
+    help="Where this server's ArtifactService stores the bytes it receives: a local path or "
+    "file://, s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix, "
+    "abfs://, az://. Credentials come from the usual sources (AWS_* variables or config "
+    "files; AZURE_STORAGE_CONNECTION_STRING or account keys). [default: ./mlartifacts, "
+    "resolved to an absolute file URI at start]",
 )
 @click.option(
     "--serve-artifacts/--no-serve-artifacts",
     default=True,
     show_default=True,
-    help="Proxy artifact traffic through this server.",
+    help="Proxy artifact traffic through this server's ArtifactService. With "
+    "--no-serve-artifacts the ArtifactService answers UNIMPLEMENTED and clients write to "
+    "experiment locations directly with their own credentials.",
 )
 @click.option(
     "--artifacts-only",
     is_flag=True,
     default=False,
-    help="Serve only artifacts: no metadata database, no tracking service.",
+    help="Serve only the ArtifactService (and health): no metadata database; tracking calls "
+    "answer UNIMPLEMENTED.",
 )
 @click.option(
     "--allowed-artifact-roots",
     multiple=True,
+    callback=_check_allowed_roots,
     metavar="URI",
-    help="Another location experiments may use as artifact root (repeatable).",
+    help="Another root (s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/"
+    "prefix, ...) under which clients may place an experiment's artifact location "
+    "(repeatable). The destination and the default root are allowed implicitly; file:, "
+    "plain paths and http(s): never are.",
+)
+@click.option(
+    "--s3-endpoint-url",
+    envvar="MODELYARD_S3_ENDPOINT_URL",
+    show_envvar=True,
+    default=None,
+    metavar="URL",
+    help="S3 endpoint of an s3:// destination (MinIO, moto or any S3-compatible store) "
+    "[default: AWS; AWS_ENDPOINT_URL is honoured too].",
 )
 @click.option(
     "--tls-cert",
@@ -105,6 +145,7 @@ def server_command(
     serve_artifacts: bool,
     artifacts_only: bool,
     allowed_artifact_roots: tuple[str, ...],
+    s3_endpoint_url: str | None,
     tls_cert: str | None,
     tls_key: str | None,
     grace_seconds: float,
@@ -115,6 +156,11 @@ def server_command(
         raise click.UsageError("--artifacts-only cannot be combined with --no-serve-artifacts")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key must be given together")
+    if s3_endpoint_url and not s3_endpoint_url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"must start with http:// or https://, got {s3_endpoint_url!r}",
+            param_hint="--s3-endpoint-url",
+        )
     settings = ServerSettings(
         backend_store_uri=backend_store_uri,
         host=host,
@@ -126,6 +172,7 @@ def server_command(
         serve_artifacts=serve_artifacts,
         artifacts_only=artifacts_only,
         allowed_artifact_roots=tuple(allowed_artifact_roots),
+        s3_endpoint_url=s3_endpoint_url or None,
         tls_cert=tls_cert,
         tls_key=tls_key,
         grace_seconds=grace_seconds,

@@ -1,18 +1,23 @@
-"""The --artifacts-only server: no database. For now health, reflection and a TrackingService
-that answers UNIMPLEMENTED; the ArtifactService arrives in a later issue.
+"""The --artifacts-only server: the ArtifactService over the destination, health and
+reflection, and a TrackingService that answers UNIMPLEMENTED naming the mode. No database.
 
 This module must not import SQLAlchemy or the metadata store (checked by a test).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NoReturn
-
 import grpc
 
-from modelyard.errors import Unimplemented
-from modelyard.server.assembly import ServerBundle, add_health_and_reflection, bind, new_server
+from modelyard.server.assembly import (
+    ARTIFACT_SERVICE,
+    ServerBundle,
+    add_artifact_service,
+    add_health_and_reflection,
+    bind,
+    new_server,
+    open_artifact_store,
+    refusing_servicer,
+)
 from modelyard.server.settings import ServerSettings
 from modelyard.v1 import tracking_pb2 as pb
 from modelyard.v1 import tracking_pb2_grpc as pb_grpc
@@ -24,34 +29,36 @@ UNAVAILABLE_MESSAGE = (
 )
 
 
-def _refuse(method: str) -> Callable[..., NoReturn]:
-    def handler(self: Any, request: Any, context: grpc.ServicerContext) -> NoReturn:
-        raise Unimplemented(UNAVAILABLE_MESSAGE, mode=MODE, method=method)
-
-    handler.__name__ = method
-    handler.__doc__ = f"{method}: refused in --artifacts-only mode."
-    return handler
-
-
-#: Every TrackingService method answers UNIMPLEMENTED naming the mode.
-RefusingTrackingServicer = type(
-    "RefusingTrackingServicer",
-    (pb_grpc.TrackingServiceServicer,),
-    {m.name: _refuse(m.name) for m in pb.DESCRIPTOR.services_by_name["TrackingService"].methods},
-)
+def refusing_tracking_servicer() -> pb_grpc.TrackingServiceServicer:
+    """A TrackingService whose every method answers UNIMPLEMENTED naming the mode."""
+    return refusing_servicer(
+        pb_grpc.TrackingServiceServicer,
+        pb.DESCRIPTOR.services_by_name["TrackingService"],
+        UNAVAILABLE_MESSAGE,
+        mode=MODE,
+    )
 
 
 def build(settings: ServerSettings) -> ServerBundle:
     """Build (not start) the artifacts-only server."""
+    store = open_artifact_store(settings)
     server = new_server(settings)
     pb_grpc.add_TrackingServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RefusingTrackingServicer(), server
+        refusing_tracking_servicer(), server
     )
-    # Reflection lists the TrackingService (it answers, with UNIMPLEMENTED); health does not
-    # report it SERVING.
-    health = add_health_and_reflection(server, [TRACKING_SERVICE], serving=())
+    add_artifact_service(server, store)
+    # Reflection lists the TrackingService (it answers, with UNIMPLEMENTED); health reports
+    # only the ArtifactService SERVING.
+    health = add_health_and_reflection(
+        server, [TRACKING_SERVICE, ARTIFACT_SERVICE], serving=[ARTIFACT_SERVICE]
+    )
     port = bind(server, settings)
-    return ServerBundle(server=server, port=port, health=health)
+    return ServerBundle(
+        server=server,
+        port=port,
+        health=health,
+        info={"mode": MODE, "artifacts_destination": store.root_uri},
+    )
 
 
 def build_server(settings: ServerSettings) -> tuple[grpc.Server, int]:

@@ -1,18 +1,41 @@
-"""What every server mode shares: the grpc.Server, its options, port binding, health, reflection."""
+"""What every server mode shares: the grpc.Server, its options, port binding, health,
+reflection, refusing servicers, and the ArtifactService over the destination.
+
+Nothing here imports SQLAlchemy (the artifacts-only mode uses this module); fsspec and the
+artifact store are imported only when a mode builds the ArtifactService.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from modelyard.errors import Unimplemented
 from modelyard.server.interceptors import ErrorInterceptor
 from modelyard.server.settings import ServerSettings
+from modelyard.v1 import artifacts_pb2
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelyard.artifacts.store import ArtifactStore
+
+logger = logging.getLogger("modelyard.server")
+
+#: Full name of the ArtifactService, for health and reflection.
+ARTIFACT_SERVICE = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+
+#: Partial uploads older than this are orphans (their server died) and are removed at start-up.
+#: An hour is far longer than any upload stalls without progress while its server runs, and
+#: several replicas may share one destination.
+ORPHAN_UPLOAD_AGE_S = 3600.0
 
 #: Large enough for a 1,000,000-point metric history page and a 1,000-entry batch.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -35,6 +58,8 @@ class ServerBundle:
     port: int
     health: health.HealthServicer
     closers: list[Callable[[], None]] = field(default_factory=list)
+    info: dict[str, object] = field(default_factory=dict)
+    """What the start-up log line reports (mode, destination, ...)."""
 
     def close(self) -> None:
         """Release the stores (after the server stopped)."""
@@ -91,3 +116,76 @@ def add_health_and_reflection(
         (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     return servicer
+
+
+_S = TypeVar("_S")
+
+
+def refusing_servicer(base: type[_S], service: ServiceDescriptor, message: str, *, mode: str) -> _S:
+    """An instance of `base` whose every method raises Unimplemented(message, mode=mode)."""
+
+    def refuse(method: str) -> Callable[..., NoReturn]:
+        def handler(self: Any, request: Any, context: grpc.ServicerContext) -> NoReturn:
+            raise Unimplemented(message, mode=mode, method=method)
+
+        handler.__name__ = method
+        handler.__doc__ = f"{method}: refused ({mode})."
+        return handler
+
+    methods = {m.name: refuse(m.name) for m in service.methods}
+    cls = type(f"Refusing{service.name}Servicer", (base,), methods)
+    return cls()  # type: ignore[no-any-return]
+
+
+def open_artifact_store(settings: ServerSettings) -> ArtifactStore:
+    """The ArtifactStore on the resolved destination, its orphaned uploads swept."""
+    from modelyard.artifacts.filesystems import StorageOptions
+    from modelyard.artifacts.store import ArtifactStore
+
+    destination = settings.resolved_artifacts_destination
+    store = ArtifactStore(destination, StorageOptions(s3_endpoint_url=settings.s3_endpoint_url))
+    sweep_orphans(store)
+    return store
+
+
+def sweep_orphans(store: ArtifactStore, older_than_s: float = ORPHAN_UPLOAD_AGE_S) -> int:
+    """Remove partial uploads a stopped server left behind; log and go on when it fails."""
+    try:
+        removed = store.sweep(older_than_s)
+    except Exception as exc:  # a destination that is briefly unreachable must not block start-up
+        logger.warning(
+            "could not sweep orphaned uploads: %s",
+            exc,
+            extra={"destination": store.root_uri, "error": repr(exc)},
+        )
+        return 0
+    logger.info(
+        "swept orphaned uploads",
+        extra={"destination": store.root_uri, "removed": removed, "older_than_s": older_than_s},
+    )
+    return removed
+
+
+def add_artifact_service(server: grpc.Server, store: ArtifactStore) -> None:
+    """Register the ArtifactService over `store`."""
+    from modelyard.artifacts.servicer import ArtifactServicer
+    from modelyard.v1 import artifacts_pb2_grpc
+
+    artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        ArtifactServicer(store), server
+    )
+
+
+def add_refusing_artifact_service(server: grpc.Server, message: str, *, mode: str) -> None:
+    """Register an ArtifactService that answers every call UNIMPLEMENTED naming the mode."""
+    from modelyard.v1 import artifacts_pb2_grpc
+
+    servicer = refusing_servicer(
+        artifacts_pb2_grpc.ArtifactServiceServicer,
+        artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
+        message,
+        mode=mode,
+    )
+    artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        servicer, server
+    )

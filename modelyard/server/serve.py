@@ -94,7 +94,8 @@ def serve(settings: ServerSettings) -> None:
         address = f"{_display_host(settings.host)}:{bundle.port}"
         mode = "artifacts-only" if settings.artifacts_only else "full"
         logger.info(
-            "server started", extra={"address": address, "mode": mode, "workers": settings.workers}
+            "server started",
+            extra={"mode": mode, **bundle.info, "address": address, "workers": settings.workers},
         )
         print(f"modelyard server listening on {address}", flush=True)
         while not stop.wait(0.5):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 #: The proxied artifact scheme new experiments get when the server serves artifacts.
 PROXIED_ARTIFACT_ROOT = "modelyard-artifacts:/"
+
+#: Where the server's ArtifactService writes when --artifacts-destination is not given
+#: (relative to the server's working directory, resolved to an absolute file URI at start).
+DEFAULT_ARTIFACTS_DESTINATION = "./mlartifacts"
+
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,11 +33,16 @@ class ServerSettings:
     default_artifact_root: str | None = None
     """Root of new experiments naming none; None means the proxied scheme when serving artifacts."""
     artifacts_destination: str | None = None
-    """Where the server's own ArtifactService writes (a later issue)."""
+    """Where the server's own ArtifactService writes: any fsspec URI (file://, s3://,
+    wasbs://...) or a local path; None means ./mlartifacts. See resolved_artifacts_destination."""
     serve_artifacts: bool = True
+    """Register the ArtifactService (else it answers UNIMPLEMENTED)."""
     artifacts_only: bool = False
+    """Serve only artifacts: no database, the TrackingService answers UNIMPLEMENTED."""
     allowed_artifact_roots: tuple[str, ...] = ()
     """Other locations experiments may point at."""
+    s3_endpoint_url: str | None = None
+    """S3 endpoint for the destination (MinIO, any S3-compatible store); None = AWS default."""
     tls_cert: str | None = None
     """PEM certificate chain file; with tls_key, the server speaks TLS."""
     tls_key: str | None = None
@@ -46,6 +59,23 @@ class ServerSettings:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.grace_seconds < 0:
             raise ValueError(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+        if self.artifacts_only and not self.serve_artifacts:
+            raise ValueError("artifacts_only cannot be combined with serve_artifacts=False")
+        if self.s3_endpoint_url is not None and not self.s3_endpoint_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(
+                f"the S3 endpoint URL must start with http:// or https://, "
+                f"got {self.s3_endpoint_url!r}"
+            )
+
+    @property
+    def resolved_artifacts_destination(self) -> str:
+        """The destination as a URI: local paths (and the default) become absolute file URIs."""
+        destination = self.artifacts_destination or DEFAULT_ARTIFACTS_DESTINATION
+        if _URI_SCHEME.match(destination):  # two letters at least: "C:" is a drive
+            return destination
+        return Path(destination).expanduser().resolve().as_uri()
 
     @property
     def effective_default_artifact_root(self) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from modelyard.artifact_uris import join_artifact_uri
 from modelyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from modelyard.errors import (
     ExperimentAlreadyExists,
@@ -121,7 +122,7 @@ def create_experiment(
             conn.execute(
                 update(EXPERIMENTS)
                 .where(EXPERIMENTS.c.experiment_id == experiment_id)
-                .values(artifact_location=f"{artifact_root}/{experiment_id}")
+                .values(artifact_location=join_artifact_uri(artifact_root, str(experiment_id)))
             )
         if tags:
             conn.execute(

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select, update
 
+from modelyard.artifact_uris import join_artifact_uri
 from modelyard.entities import (
     LifecycleStage,
     Metric,
@@ -200,7 +201,7 @@ def create_run(
             "status": RunStatus.RUNNING.value,
             "start_time": start,
             "end_time": None,
-            "artifact_uri": f"{artifact_location}/{run_id}/artifacts",
+            "artifact_uri": join_artifact_uri(artifact_location, run_id, "artifacts"),
             "lifecycle_stage": _ACTIVE,
             "deleted_time": None,
             "deleted_with_experiment": False,
