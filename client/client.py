@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import posixpath
+import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from modelyard.client.batching import AsyncLogger, RunOperations, new_request_id, split_batch
 from modelyard.client.context import PARENT_RUN_ID, RUN_NAME, USER
@@ -21,6 +25,7 @@ from modelyard.client.tracking_uri import get_tracking_uri, store_uri
 from modelyard.config import client_config
 from modelyard.entities import (
     Experiment,
+    FileInfo,
     Metric,
     MetricHistory,
     PagedList,
@@ -35,6 +40,9 @@ from modelyard.errors import InvalidArgument
 from modelyard.store_registry import tracking_store_for_uri
 from modelyard.stores import METRIC_HISTORY_BULK_MAX_RUNS, SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
 from modelyard.validation import validate_batch, validate_run_id
+
+if TYPE_CHECKING:  # pragma: no cover - imported on first artifact call (grpc, fsspec, yaml)
+    from modelyard.client.artifact_repos import ArtifactRepository
 
 __all__ = ["Client", "MlflowClient", "make_metric", "make_metrics", "now_ms", "runs_to_frame"]
 
@@ -158,6 +166,8 @@ class Client:
         self._tracking_uri = tracking_uri or get_tracking_uri()
         self._registry_uri = registry_uri or self._tracking_uri
         self._backend_cache: _Backend | None = None
+        self._repositories: dict[str, ArtifactRepository] = {}
+        self._repositories_lock = threading.Lock()
 
     @property
     def tracking_uri(self) -> str:
@@ -450,6 +460,185 @@ class Client:
             out.extend(self._store.get_metric_history_bulk(chunk, key, max_points=max_points))
         return out
 
+    # -- artifacts -----------------------------------------------------------------------
+    # The artifact modules load grpc, fsspec and PyYAML; they are imported on the first
+    # artifact call so that a Client that only logs metrics stays light.
+
+    def _artifact_repository(self, run_id: str) -> ArtifactRepository:
+        """The repository of a run's artifact URI (cached: a run's URI never changes)."""
+        repo = self._repositories.get(run_id)
+        if repo is None:
+            from modelyard.client.artifact_repos import repository_for
+
+            uri = self.get_run(run_id).info.artifact_uri
+            repo = repository_for(uri, tracking_uri=self._tracking_uri)
+            with self._repositories_lock:
+                if len(self._repositories) >= _MAX_CACHED_REPOSITORIES:
+                    self._repositories.pop(next(iter(self._repositories)))
+                self._repositories[run_id] = repo
+        return repo
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload a local file (or directory, as `<artifact_path>/<its name>/…`) to a run.
+
+        Raises:
+            InvalidArgument: artifact_path is not a clean relative path.
+            FileNotFoundError: local_path does not exist.
+        """
+        from modelyard.artifacts.paths import join_path
+        from modelyard.client.artifact_repos import directory_argument
+
+        directory = directory_argument(artifact_path)
+        local = Path(local_path)
+        if local.is_dir():
+            name = os.path.basename(os.path.abspath(local))
+            self.log_artifacts(run_id, local, join_path(directory, name))
+            return
+        if not local.exists():
+            raise FileNotFoundError(
+                f"no local file {os.fspath(local_path)!r} to log as an artifact"
+            )
+        self._artifact_repository(run_id).log_artifact(local, artifact_path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload the contents of a local directory below artifact_path (files in parallel).
+
+        Raises:
+            InvalidArgument: artifact_path, or a file name below local_dir, is not clean.
+            NotADirectoryError: local_dir is not a directory.
+        """
+        from modelyard.client.artifact_repos import directory_argument
+
+        directory_argument(artifact_path)  # refused before the run is even looked up
+        self._artifact_repository(run_id).log_artifacts(local_dir, artifact_path)
+
+    def _log_generated(
+        self, run_id: str, artifact_file: str, write: Callable[[Path], None]
+    ) -> None:
+        """Write a file with `write` in a temporary directory and upload it as artifact_file."""
+        from modelyard.artifacts.paths import clean_path
+        from modelyard.client.artifact_api import staged_file
+
+        clean_path(artifact_file)
+        repo = self._artifact_repository(run_id)
+        with staged_file(artifact_file) as local:
+            write(local)
+            repo.log_artifact(local, posixpath.dirname(artifact_file) or None)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Save text (UTF-8) as the artifact file artifact_file ("dir/notes.txt")."""
+        from modelyard.client.artifact_api import write_text
+
+        self._log_generated(run_id, artifact_file, lambda local: write_text(local, text))
+
+    def log_dict(self, run_id: str, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        """Save a dictionary as YAML (.yml/.yaml) or JSON (anything else, indent 2)."""
+        from modelyard.client.artifact_api import write_dict
+
+        self._log_generated(
+            run_id, artifact_file, lambda local: write_dict(local, dictionary, artifact_file)
+        )
+
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Save a matplotlib or plotly figure as artifact_file (TypeError for anything else)."""
+        from modelyard.client.artifact_api import write_figure
+
+        self._log_generated(
+            run_id, artifact_file, lambda local: write_figure(local, figure, save_kwargs)
+        )
+
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Save a numpy array or PIL image: as artifact_file, or by key (MLflow's layout).
+
+        With key, the image goes to `images/<key>+step+<s>+timestamp+<t>+<uuid>.png` with a
+        small `…+compressed.webp` preview beside it, and the run gets the tag
+        `mlflow.loggedImages=True`. Give exactly one of artifact_file and key.
+
+        Raises:
+            TypeError: both or neither of artifact_file and key, or an unsupported image.
+        """
+        del synchronous  # uploads are synchronous
+        from modelyard.client import artifact_api
+
+        if (artifact_file is None) == (key is None):
+            raise TypeError("log_image needs exactly one of artifact_file and key")
+        if artifact_file is not None:
+            if step is not None or timestamp is not None:
+                raise TypeError("step and timestamp go with key, not with artifact_file")
+            self._log_generated(
+                run_id, artifact_file, lambda local: artifact_api.write_image(local, image)
+            )
+            return
+        assert key is not None
+        image_file, preview_file = artifact_api.image_key_files(
+            key,
+            0 if step is None else artifact_api.image_integer("step", step),
+            now_ms() if timestamp is None else artifact_api.image_integer("timestamp", timestamp),
+        )
+        self._log_generated(
+            run_id, image_file, lambda local: artifact_api.write_image(local, image)
+        )
+        self._log_generated(
+            run_id, preview_file, lambda local: artifact_api.write_image_preview(local, image)
+        )
+        self.set_tag(run_id, artifact_api.LOGGED_IMAGES_TAG, "True", synchronous=True)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """One level of a run's artifacts (paths relative to the run's root); [] for a file.
+
+        Raises:
+            InvalidArgument: path is not a clean relative path.
+        """
+        from modelyard.client.artifact_repos import directory_argument
+
+        prefix = directory_argument(path)
+        entries = self._artifact_repository(run_id).list(prefix)
+        if len(entries) == 1 and entries[0].path == prefix and not entries[0].is_dir:
+            return []  # MLflow lists nothing for a file
+        return entries
+
+    def download_artifacts(
+        self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Download a run's artifact file or directory ("" for all); return the local path.
+
+        The result is `<dst_path>/<path>`; dst_path is created if missing, and defaults to a
+        new temporary directory. Directories are downloaded in parallel.
+
+        Raises:
+            InvalidArgument: path is not a clean relative path.
+            NotFound: the run has no artifact at path.
+        """
+        from modelyard.client.artifact_repos import directory_argument
+
+        prefix = directory_argument(path)
+        if dst_path is None:
+            dst = tempfile.mkdtemp(prefix="modelyard-artifacts-")
+        else:
+            Path(dst_path).mkdir(parents=True, exist_ok=True)
+            dst = os.fspath(dst_path)
+        return self._artifact_repository(run_id).download(prefix, dst)
+
 
 def _status(status: object) -> RunStatus:
     try:
@@ -459,6 +648,10 @@ def _status(status: object) -> RunStatus:
         raise InvalidArgument(
             f"invalid run status {status!r}: expected one of {names}", status=status
         ) from None
+
+
+#: Runs whose artifact repository a Client keeps (a run's artifact URI never changes).
+_MAX_CACHED_REPOSITORIES = 256
 
 
 def _check_duplicate_params(params: Sequence[Param]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import os
 import sys
 import threading
 import warnings
@@ -474,6 +475,63 @@ def delete_tag(key: str) -> None:
     """Delete a tag of the active run (TagNotFound if absent)."""
     client, run_id = _target(None)
     client.delete_tag(run_id, key)
+
+
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Upload a local file (or a directory, as `<artifact_path>/<its name>/…`) to the active run."""
+    client, target = _target(run_id)
+    client.log_artifact(target, local_path, artifact_path)
+
+
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Upload the contents of a local directory below artifact_path of the active run."""
+    client, target = _target(run_id)
+    client.log_artifacts(target, local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Save text as the artifact file artifact_file of the active run."""
+    client, target = _target(run_id)
+    client.log_text(target, text, artifact_file)
+
+
+def log_dict(dictionary: Mapping[str, Any], artifact_file: str, run_id: str | None = None) -> None:
+    """Save a dictionary as YAML (.yml/.yaml) or JSON (anything else) in the active run."""
+    client, target = _target(run_id)
+    client.log_dict(target, dictionary, artifact_file)
+
+
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: Mapping[str, Any] | None = None
+) -> None:
+    """Save a matplotlib or plotly figure as artifact_file of the active run."""
+    client, target = _target(None)
+    client.log_figure(target, figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = False,
+) -> None:
+    """Save a numpy array or PIL image in the active run (as artifact_file, or by key)."""
+    client, target = _target(None)
+    client.log_image(
+        target,
+        image,
+        artifact_file=artifact_file,
+        key=key,
+        step=step,
+        timestamp=timestamp,
+        synchronous=synchronous,
+    )
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:

@@ -34,10 +34,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_parent_run,
         get_run,
         last_active_run,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_image,
         log_metric,
         log_metrics,
         log_param,
         log_params,
+        log_text,
         search_experiments,
         search_runs,
         set_experiment,
@@ -66,10 +72,16 @@ _FLUENT_NAMES = (
     "get_parent_run",
     "get_run",
     "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_text",
     "search_experiments",
     "search_runs",
     "set_experiment",
@@ -91,7 +103,9 @@ _LAZY.update(
         "ModelyardError": ("modelyard.errors", "ModelyardError"),
     }
 )
-_SUBMODULES = frozenset({"client", "config", "entities", "errors", "stores", "validation"})
+_SUBMODULES = frozenset(
+    {"artifacts", "client", "config", "entities", "errors", "stores", "validation"}
+)
 
 __all__ = [
     "ActiveRun",
@@ -112,10 +126,16 @@ __all__ = [
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_text",
     "search_experiments",
     "search_runs",
     "set_experiment",

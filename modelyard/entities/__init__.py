@@ -1,5 +1,6 @@
 """Domain types: frozen dataclasses that know nothing about protobuf or SQL."""
 
+from modelyard.entities.artifact import FileInfo
 from modelyard.entities.experiment import Experiment, ExperimentTag
 from modelyard.entities.paging import PagedList
 from modelyard.entities.run import (
@@ -18,6 +19,7 @@ from modelyard.entities.run import (
 __all__ = [
     "Experiment",
     "ExperimentTag",
+    "FileInfo",
     "LifecycleStage",
     "Metric",
     "MetricHistory",

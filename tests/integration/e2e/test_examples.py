@@ -1,7 +1,8 @@
 """The seed examples run unchanged but for the import line, embedded and against a live server.
 
 Each example runs in a fresh working directory as its own process. What it logged is then read
-back through `modelyard.Client` and compared value by value.
+back through `modelyard.Client` and compared value by value; artifacts are listed, downloaded
+and compared byte for byte with the files the example wrote in its working directory.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def _history(client: Client, run_id: str, key: str) -> list[tuple[int, float]]:
     return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
 
 
-def check_tracking_quickstart(client: Client, stdout: str) -> None:
+def check_tracking_quickstart(client: Client, stdout: str, cwd: Path) -> None:
     """Seed 000: one named run in tracking-experiment."""
+    _check_seed_000_run(client, stdout, "tracking_quickstart.py")
+
+
+def _check_seed_000_run(client: Client, stdout: str, script: str) -> None:
     run = client.get_run(_printed_run_id(stdout))
     exp = client.get_experiment_by_name("tracking-experiment")
     assert exp is not None and run.info.experiment_id == exp.experiment_id
@@ -67,7 +72,7 @@ def check_tracking_quickstart(client: Client, stdout: str) -> None:
     }
     assert run.data.tags["env"] == "dev"
     assert run.data.tags["mlflow.runName"] == "tracking-example-run"
-    assert run.data.tags["mlflow.source.name"].endswith("tracking_quickstart.py")
+    assert run.data.tags["mlflow.source.name"].endswith(script)
     history = client.get_metric_history(run.info.run_id, "val_loss")
     assert [(m.step, m.value) for m in history] == [(0, v) for v in (0.1, 0.01, 0.001, 0.00001)]
     # All four share step 0, so the latest value is the one with the newest timestamp, and
@@ -88,7 +93,7 @@ def check_tracking_quickstart(client: Client, stdout: str) -> None:
     ]
 
 
-def check_manual_logging(client: Client, stdout: str) -> None:
+def check_manual_logging(client: Client, stdout: str, cwd: Path) -> None:
     """Seed 002: a run in the Default experiment with two series over three epochs."""
     run = client.get_run(_printed_run_id(stdout))
     assert run.info.experiment_id == "0"
@@ -98,7 +103,7 @@ def check_manual_logging(client: Client, stdout: str) -> None:
     assert run.data.metrics == {"train_loss": 1 / 3, "val_loss": 4.0}
 
 
-def check_train_methodically(client: Client, stdout: str) -> None:
+def check_train_methodically(client: Client, stdout: str, cwd: Path) -> None:
     """Seed 003: a parent run with two nested children found by the parent tag."""
     parent = client.get_run(_printed_run_id(stdout))
     assert parent.info.run_name == "sweep"
@@ -128,7 +133,7 @@ def check_train_methodically(client: Client, stdout: str) -> None:
         assert all(math.isclose(v, lr * (3 - s), rel_tol=1e-12) for s, v in train), train
 
 
-def check_client_query(client: Client, stdout: str) -> None:
+def check_client_query(client: Client, stdout: str, cwd: Path) -> None:
     """Seed 004: the run is found again by the example's own MlflowClient query."""
     exp = client.get_experiment_by_name("nyc-taxi-experiment")
     assert exp is not None
@@ -140,11 +145,48 @@ def check_client_query(client: Client, stdout: str) -> None:
     assert f"run id: {run.info.run_id}, rmse: {run.data.metrics['rmse']:.4f}" in stdout
 
 
-CHECKS: dict[str, Callable[[Client, str], None]] = {
+def _downloaded(client: Client, run_id: str, path: str, dst: Path) -> dict[str, bytes]:
+    """Download path of a run into dst; return {path relative to dst: bytes} of every file."""
+    local = Path(client.download_artifacts(run_id, path, dst))
+    assert local == dst.joinpath(*path.split("/")), local
+    return {p.relative_to(dst).as_posix(): p.read_bytes() for p in dst.rglob("*") if p.is_file()}
+
+
+def check_log_artifacts(client: Client, stdout: str, cwd: Path) -> None:
+    """Seed 000, artifacts: the run resumed by id holds data/* under states/."""
+    _check_seed_000_run(client, stdout, "log_artifacts.py")
+    run = client.get_run(_printed_run_id(stdout))
+    assert f"Artifact uri: {run.info.artifact_uri}\n" in stdout
+    assert stdout.count(f"run_id: {run.info.run_id}") == 2  # the same run, resumed
+    assert [(f.path, f.is_dir, f.file_size) for f in client.list_artifacts(run.info.run_id)] == [
+        ("states", True, None)
+    ]
+    sources = {name: (cwd / "data" / name).read_bytes() for name in ("data.json", "features.txt")}
+    assert [
+        (f.path, f.is_dir, f.file_size) for f in client.list_artifacts(run.info.run_id, "states")
+    ] == [(f"states/{name}", False, len(data)) for name, data in sorted(sources.items())]
+    got = _downloaded(client, run.info.run_id, "states", cwd / "downloaded")
+    assert got == {f"states/{name}": data for name, data in sources.items()}
+
+
+def check_log_model_file(client: Client, stdout: str, cwd: Path) -> None:
+    """Seed 002 with its log_artifact(local_path="model/model.pkl"): the file at the run root."""
+    check_manual_logging(client, stdout, cwd)
+    run_id = _printed_run_id(stdout)
+    model = (cwd / "model" / "model.pkl").read_bytes()
+    assert [(f.path, f.is_dir, f.file_size) for f in client.list_artifacts(run_id)] == [
+        ("model.pkl", False, len(model))
+    ]
+    assert _downloaded(client, run_id, "model.pkl", cwd / "downloaded") == {"model.pkl": model}
+
+
+CHECKS: dict[str, Callable[[Client, str, Path], None]] = {
     "tracking_quickstart.py": check_tracking_quickstart,
     "manual_logging.py": check_manual_logging,
     "train_methodically.py": check_train_methodically,
     "client_query.py": check_client_query,
+    "log_artifacts.py": check_log_artifacts,
+    "log_model_file.py": check_log_model_file,
 }
 
 
@@ -159,7 +201,7 @@ def test_example_embedded(name: str, tmp_path: Path) -> None:
     stdout = _run_example(name, tmp_path, tracking_uri=None)
     assert (tmp_path / "modelyard.db").exists()
     client = Client(tracking_uri=f"sqlite:///{tmp_path / 'modelyard.db'}")
-    CHECKS[name](client, stdout)
+    CHECKS[name](client, stdout, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -203,4 +245,4 @@ def test_example_against_server(name: str, tmp_path: Path, server_on_postgres: s
     """A live server on PostgreSQL; only MODELYARD_TRACKING_URI differs."""
     stdout = _run_example(name, tmp_path, tracking_uri=server_on_postgres)
     assert not (tmp_path / "modelyard.db").exists()
-    CHECKS[name](Client(tracking_uri=server_on_postgres), stdout)
+    CHECKS[name](Client(tracking_uri=server_on_postgres), stdout, tmp_path)
