@@ -25,6 +25,7 @@ from modelyard.entities import (
     RunTag,
     ViewType,
 )
+from modelyard.errors import Unimplemented
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_LIMIT = 50_000
@@ -50,6 +51,28 @@ class StoreOptions:
     default_artifact_root: str | None = None
     """Root given to new experiments without an artifact_location; None = store default."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeletedRun:
+    """A soft-deleted run as garbage collection sees it."""
+
+    run_id: str
+    experiment_id: str
+    artifact_uri: str
+    deleted_time: int | None
+    """Milliseconds since the epoch; None for a run deleted before the time was recorded."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeletedExperiment:
+    """A soft-deleted experiment as garbage collection sees it."""
+
+    experiment_id: str
+    name: str
+    artifact_location: str
+    deleted_time: int
+    """The experiment's last update (its deletion: a deleted experiment cannot change)."""
 
 
 class TrackingStore(abc.ABC):
@@ -263,6 +286,79 @@ class TrackingStore(abc.ABC):
             history, _ = self.get_metric_history(run_id, key, max_points=max_points)
             out.append(history)
         return out
+
+    # -- garbage collection (permanent deletion; only stores on the database itself) --------
+    def list_deleted_runs(
+        self,
+        *,
+        deleted_before: int | None = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[DeletedRun]:
+        """Soft-deleted runs, oldest deletion first, matching every filter given.
+
+        `deleted_before` (ms) keeps runs deleted at or before it (a run without a deletion
+        time is then left out); None keeps every deleted run. `run_ids` and `experiment_ids`
+        restrict the runs to those ids and to runs of those experiments; unknown and active
+        ids are simply absent from the result.
+        """
+        raise self._no_gc("list_deleted_runs")
+
+    def list_deleted_experiments(
+        self,
+        *,
+        deleted_before: int | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[DeletedExperiment]:
+        """Soft-deleted experiments, oldest deletion first, matching every filter given.
+
+        `deleted_before` (ms) keeps experiments whose last update (their deletion) is at or
+        before it; unknown and active ids are absent from the result.
+        """
+        raise self._no_gc("list_deleted_experiments")
+
+    def purge_run(self, run_id: str) -> bool:
+        """Permanently delete a soft-deleted run's rows (params, metrics, tags, the run).
+
+        One transaction. Returns False, changing nothing, when the run is gone or no longer
+        deleted (restored meanwhile). Artifacts are the caller's business: delete them first,
+        so a failure leaves the rows and a re-run finds the run again.
+        """
+        raise self._no_gc("purge_run")
+
+    def purge_experiment(self, experiment_id: str) -> bool:
+        """Permanently delete a soft-deleted experiment that has no runs left, with its tags.
+
+        One transaction. Returns False, changing nothing, when the experiment is gone or no
+        longer deleted.
+
+        Raises:
+            FailedPrecondition: runs of the experiment remain (purge them first).
+        """
+        raise self._no_gc("purge_experiment")
+
+    def protected_artifact_uris(self) -> frozenset[str]:
+        """Artifact URIs that back registered model versions and must never be deleted.
+
+        Sources as stored, plus `runs:/<run_id>` for each version's run.
+        """
+        raise self._no_gc("protected_artifact_uris")
+
+    def artifact_location_in_use(self, location: str, *, experiment_id: str) -> bool:
+        """True when anything but this experiment still uses `location` or a URI overlapping it.
+
+        That is another experiment's artifact location at, above or below it, or an artifact
+        URI of a run of another experiment at or below it: deleting the folder would then
+        delete someone else's artifacts.
+        """
+        raise self._no_gc("artifact_location_in_use")
+
+    def _no_gc(self, method: str) -> Unimplemented:
+        return Unimplemented(
+            f"{type(self).__name__} does not offer {method}: garbage collection works on the "
+            "database itself (run `modelyard gc --backend-store-uri <database URL>`)",
+            method=method,
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections and pools."""

@@ -28,6 +28,8 @@ from modelyard.stores import (
     METRIC_HISTORY_PAGE_MAX,
     SEARCH_MAX_RESULTS_DEFAULT,
     SEARCH_MAX_RESULTS_LIMIT,
+    DeletedExperiment,
+    DeletedRun,
     LogBatch,
     TrackingStore,
 )
@@ -588,9 +590,74 @@ class ValidatingTrackingStore(TrackingStore):
             _validate_max_points(max_points)
         return self.inner.get_metric_history_bulk(list(run_ids), key, max_points=max_points or None)
 
+    def list_deleted_runs(
+        self,
+        *,
+        deleted_before: int | None = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[DeletedRun]:
+        """List soft-deleted runs after checking the time and every id."""
+        return self.inner.list_deleted_runs(
+            deleted_before=_optional_timestamp(deleted_before, "deleted_before"),
+            run_ids=None if run_ids is None else [validate_run_id(r) for r in _ids(run_ids)],
+            experiment_ids=(
+                None
+                if experiment_ids is None
+                else [validate_experiment_id(e) for e in _ids(experiment_ids)]
+            ),
+        )
+
+    def list_deleted_experiments(
+        self,
+        *,
+        deleted_before: int | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[DeletedExperiment]:
+        """List soft-deleted experiments after checking the time and every id."""
+        return self.inner.list_deleted_experiments(
+            deleted_before=_optional_timestamp(deleted_before, "deleted_before"),
+            experiment_ids=(
+                None
+                if experiment_ids is None
+                else [validate_experiment_id(e) for e in _ids(experiment_ids)]
+            ),
+        )
+
+    def purge_run(self, run_id: str) -> bool:
+        """Permanently delete a soft-deleted run's rows."""
+        return self.inner.purge_run(validate_run_id(run_id))
+
+    def purge_experiment(self, experiment_id: str) -> bool:
+        """Permanently delete a soft-deleted experiment without runs."""
+        return self.inner.purge_experiment(validate_experiment_id(experiment_id))
+
+    def protected_artifact_uris(self) -> frozenset[str]:
+        """Artifact URIs that back registered model versions."""
+        return self.inner.protected_artifact_uris()
+
+    def artifact_location_in_use(self, location: str, *, experiment_id: str) -> bool:
+        """Whether anything but this experiment uses a URI overlapping `location`."""
+        _check_text("artifact location", location, MAX_ARTIFACT_LOCATION_LENGTH, allow_empty=False)
+        return self.inner.artifact_location_in_use(
+            location, experiment_id=validate_experiment_id(experiment_id)
+        )
+
     def close(self) -> None:
         """Close the wrapped store."""
         self.inner.close()
+
+
+def _ids(ids: Sequence[str]) -> list[str]:
+    """A list of ids, refusing a bare string (which would iterate as characters)."""
+    if isinstance(ids, str):
+        raise InvalidArgument(f"expected a list of ids, got the string {ids!r}", ids=ids)
+    return list(ids)
+
+
+def _optional_timestamp(value: int | None, what: str) -> int | None:
+    """None, or a valid time in ms."""
+    return None if value is None else validate_timestamp(value, what)
 
 
 def _validate_max_points(max_points: object) -> None:

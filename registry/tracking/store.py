@@ -26,7 +26,7 @@ from modelyard.errors import TagNotFound
 from modelyard.registry.bootstrap import ensure_schema, page_token_secret, resolve_artifact_root
 from modelyard.registry.engine import Database, open_database
 from modelyard.registry.search import PageTokens
-from modelyard.registry.tracking import experiments, history, runs
+from modelyard.registry.tracking import experiments, history, purge, runs
 from modelyard.registry.tracking.batches import (
     TAGS,
     Statements,
@@ -41,7 +41,14 @@ from modelyard.registry.tracking.idempotency import (
     run_idempotent,
     write_retrying_conflicts,
 )
-from modelyard.stores import SEARCH_MAX_RESULTS_DEFAULT, LogBatch, StoreOptions, TrackingStore
+from modelyard.stores import (
+    SEARCH_MAX_RESULTS_DEFAULT,
+    DeletedExperiment,
+    DeletedRun,
+    LogBatch,
+    StoreOptions,
+    TrackingStore,
+)
 
 _BATCH_DONE = "ok"
 
@@ -294,6 +301,46 @@ class SqlTrackingStore(TrackingStore):
     ) -> list[MetricHistory]:
         """Histories of one metric for several runs, in the order of run_ids."""
         return history.get_metric_history_bulk(self.db, run_ids, key, max_points=max_points)
+
+    # -- garbage collection ------------------------------------------------------------
+    def list_deleted_runs(
+        self,
+        *,
+        deleted_before: int | None = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[DeletedRun]:
+        """Soft-deleted runs matching every filter, oldest deletion first."""
+        return purge.list_deleted_runs(
+            self.db, deleted_before=deleted_before, run_ids=run_ids, experiment_ids=experiment_ids
+        )
+
+    def list_deleted_experiments(
+        self,
+        *,
+        deleted_before: int | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[DeletedExperiment]:
+        """Soft-deleted experiments matching every filter, oldest deletion first."""
+        return purge.list_deleted_experiments(
+            self.db, deleted_before=deleted_before, experiment_ids=experiment_ids
+        )
+
+    def purge_run(self, run_id: str) -> bool:
+        """Permanently delete a soft-deleted run's rows; False if gone or restored."""
+        return purge.purge_run(self.db, run_id)
+
+    def purge_experiment(self, experiment_id: str) -> bool:
+        """Permanently delete a soft-deleted experiment without runs; False if gone or restored."""
+        return purge.purge_experiment(self.db, experiment_id)
+
+    def protected_artifact_uris(self) -> frozenset[str]:
+        """Artifact URIs that back registered model versions (empty before issue 4)."""
+        return purge.protected_artifact_uris(self.db)
+
+    def artifact_location_in_use(self, location: str, *, experiment_id: str) -> bool:
+        """True when another experiment or its runs use a URI overlapping `location`."""
+        return purge.artifact_location_in_use(self.db, location, experiment_id=experiment_id)
 
     def close(self) -> None:
         """Release connections and pools."""
