@@ -1,4 +1,4 @@
-"""The `modelyard` command line: server, db upgrade, experiments and runs.
+"""The `modelyard` command line: server, db upgrade, gc, experiments, runs and artifacts.
 
 Each subcommand lives in its own module; importing this package loads neither SQLAlchemy nor a
 server mode (the `server` command imports only the mode its flags select).
@@ -9,7 +9,9 @@ from __future__ import annotations
 import click
 
 from modelyard.cli.app import ModelyardGroup
+from modelyard.cli.artifacts import artifacts_group
 from modelyard.cli.db import db_group
+from modelyard.cli.gc import gc_command
 from modelyard.cli.server import server_command
 from modelyard.cli.tracking import experiments_group, runs_group
 
@@ -22,8 +24,10 @@ def cli() -> None:
 
 cli.add_command(server_command)
 cli.add_command(db_group)
+cli.add_command(gc_command)
 cli.add_command(experiments_group)
 cli.add_command(runs_group)
+cli.add_command(artifacts_group)
 
 
 def main(argv: list[str] | None = None) -> None:
