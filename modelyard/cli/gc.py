@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from modelyard.artifacts.filesystems import StorageOptions
     from modelyard.artifacts.store import ArtifactStore
     from modelyard.stores import DeletedExperiment, DeletedRun, TrackingStore
+
+_Deleted = TypeVar("_Deleted", "DeletedRun", "DeletedExperiment")
 
 #: The proxied artifact scheme served by a tracking or artifact-only server.
 PROXIED_SCHEME = "modelyard-artifacts"
@@ -408,32 +410,9 @@ class GarbageCollector:
     ) -> list[DeletedRun]:
         valid = [r for r in run_ids if _valid(validate_run_id, r)]
         found = {r.run_id: r for r in self.store.list_deleted_runs(run_ids=valid)} if valid else {}
-        unknown: list[str] = []
-        active: list[str] = []
-        recent: list[str] = []
-        for run_id in run_ids:
-            run = found.get(run_id)
-            if run is not None:
-                if deleted_before is not None and (
-                    run.deleted_time is None or run.deleted_time > deleted_before
-                ):
-                    recent.append(run_id)
-            elif run_id not in valid:
-                unknown.append(run_id)
-            else:
-                try:
-                    self.store.get_run(run_id)
-                except RunNotFound:
-                    unknown.append(run_id)
-                else:
-                    active.append(run_id)
-        if unknown:
-            self.warn(f"gc: unknown run id(s), ignored (already purged?): {', '.join(unknown)}")
-        if active:
-            refused.append(f"run(s) not deleted: {', '.join(active)}")
-        if recent:
-            refused.append(f"run(s) deleted too recently for --older-than: {', '.join(recent)}")
-        return [found[r] for r in run_ids if r in found and r not in recent]
+        return self._select_named(
+            "run", run_ids, valid, found, self.store.get_run, RunNotFound, deleted_before, refused
+        )
 
     def _named_experiments(
         self, experiment_ids: Sequence[str], deleted_before: int | None, refused: list[str]
@@ -444,34 +423,56 @@ class GarbageCollector:
             if valid
             else {}
         )
+        return self._select_named(
+            "experiment",
+            experiment_ids,
+            valid,
+            found,
+            self.store.get_experiment,
+            ExperimentNotFound,
+            deleted_before,
+            refused,
+        )
+
+    def _select_named(
+        self,
+        noun: str,
+        ids: Sequence[str],
+        valid: Sequence[str],
+        found: dict[str, _Deleted],
+        get: Callable[[str], object],
+        not_found: type[Exception],
+        deleted_before: int | None,
+        refused: list[str],
+    ) -> list[_Deleted]:
+        """The named items that are deleted long enough; the others warned about or refused."""
         unknown: list[str] = []
         active: list[str] = []
         recent: list[str] = []
-        for experiment_id in experiment_ids:
-            experiment = found.get(experiment_id)
-            if experiment is not None:
-                if deleted_before is not None and experiment.deleted_time > deleted_before:
-                    recent.append(experiment_id)
-            elif experiment_id not in valid:
-                unknown.append(experiment_id)
+        for item_id in ids:
+            item = found.get(item_id)
+            if item is not None:
+                deleted_time = item.deleted_time
+                if deleted_before is not None and (
+                    deleted_time is None or deleted_time > deleted_before
+                ):
+                    recent.append(item_id)
+            elif item_id not in valid:
+                unknown.append(item_id)
             else:
                 try:
-                    self.store.get_experiment(experiment_id)
-                except ExperimentNotFound:
-                    unknown.append(experiment_id)
+                    get(item_id)
+                except not_found:
+                    unknown.append(item_id)
                 else:
-                    active.append(experiment_id)
+                    active.append(item_id)
         if unknown:
-            self.warn(
-                f"gc: unknown experiment id(s), ignored (already purged?): {', '.join(unknown)}"
-            )
+            self.warn(f"gc: unknown {noun} id(s), ignored (already purged?): {', '.join(unknown)}")
         if active:
-            refused.append(f"experiment(s) not deleted: {', '.join(active)}")
+            refused.append(f"{noun}(s) not deleted: {', '.join(active)}")
         if recent:
-            refused.append(
-                f"experiment(s) deleted too recently for --older-than: {', '.join(recent)}"
-            )
-        return [found[e] for e in experiment_ids if e in found and e not in recent]
+            refused.append(f"{noun}(s) deleted too recently for --older-than: {', '.join(recent)}")
+        return [found[i] for i in ids if i in found and i not in recent]
 
     def _check_destination(
         self,
