@@ -12,7 +12,7 @@ VENV="$(cd "$VENV" && pwd)"
 ROOT="$PWD"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
 # strict editable mode: a link tree that import-linter (and mypy) can follow across registry/, client/…
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=strict 2>&1 | grep -v "is ignored" || true
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" -c scripts/test-constraints.txt --config-settings editable_mode=strict 2>&1 | grep -v "is ignored" || true
 "$VENV/bin/python" -c "import modelyard.registry, modelyard.client, grpc, sqlalchemy, psycopg, pymysql" # fail early if the install did
 # Azurite (Azure Blob emulator) for the object-store tests, pinned by tests/azurite/package-lock.json;
 # reinstalled when node_modules is missing or older than the lock file.
