@@ -12,11 +12,13 @@ Results go to bench/results/<timestamp>.json; see bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -51,6 +53,12 @@ class Scenario:
     met: Callable[[dict[str, Any]], bool]
     issue_mlflow: str
     size_dependent: bool = False
+    #: modelyard must beat the best MLflow variant by this factor (None: no such target).
+    min_vs_mlflow: float | None = None
+    #: modelyard must reach this share (%) of the bare gRPC stream (None: no such target).
+    min_of_bare_pct: float | None = None
+    #: the issue's MLflow figure, used for the factor when MLflow was not run.
+    issue_mlflow_value: float | None = None
 
 
 SCENARIOS: list[Scenario] = [
@@ -158,7 +166,66 @@ SCENARIOS: list[Scenario] = [
         lambda r: r["value"] <= 150.0,
         "~3,100 / 2,300 MB",
     ),
+    Scenario(
+        "10",
+        "artifact_upload_1g",
+        "log_artifact 1 GiB via proxy",
+        "MB/s",
+        True,
+        ">= 2x MLflow, >= 70 % bare",
+        lambda r: True,
+        "207 MB/s (cp 745)",
+        True,
+        min_vs_mlflow=2.0,
+        min_of_bare_pct=70.0,
+        issue_mlflow_value=207.0,
+    ),
+    Scenario(
+        "11",
+        "artifact_download_1g",
+        "download_artifacts 1 GiB via proxy",
+        "MB/s",
+        True,
+        ">= 2x MLflow, >= 70 % bare",
+        lambda r: True,
+        "192 MB/s",
+        True,
+        min_vs_mlflow=2.0,
+        min_of_bare_pct=70.0,
+        issue_mlflow_value=192.0,
+    ),
+    Scenario(
+        "12",
+        "artifact_memory_5g",
+        "server RSS growth, 5 GiB up+down",
+        "MiB",
+        False,
+        "<= 100 MiB",
+        lambda r: r["value"] <= 100.0,
+        "+2 MiB",
+        True,
+    ),
+    Scenario(
+        "13",
+        "log_artifacts_1000",
+        "log_artifacts 1,000 x 10 KB",
+        "s",
+        False,
+        ">= 5x MLflow",
+        lambda r: True,
+        "-",
+        True,
+        min_vs_mlflow=5.0,
+    ),
 ]
+ARTIFACT_SCENARIOS = (
+    "artifact_upload_1g",
+    "artifact_download_1g",
+    "artifact_memory_5g",
+    "log_artifacts_1000",
+)
+#: artifact scenarios where modelyard's repetitions alternate with a bare gRPC stream's.
+BARE_SCENARIOS = ("artifact_upload_1g", "artifact_download_1g")
 BY_KEY = {s.sid: s for s in SCENARIOS} | {s.name: s for s in SCENARIOS}
 
 # Sizes per (system, profile). MLflow is ~100x slower; where its run is scaled down the
@@ -175,6 +242,10 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "search_unfiltered": {"n": 20, "reps": 3},
         "metric_history": {"points": 100_000, "reps": 3},
         "multiproc": {"processes": 8, "runs_per_process": 20, "calls_per_run": 200},
+        "artifact_upload_1g": {"size_mib": 1024, "reps": 5},
+        "artifact_download_1g": {"size_mib": 1024, "reps": 5},
+        "artifact_memory_5g": {"size_mib": 5120, "reps": 3},
+        "log_artifacts_1000": {"files": 1000, "file_bytes": 10_000, "reps": 5},
     },
     "quick": {
         "log_metric": {"n": 200, "reps": 3},
@@ -186,6 +257,10 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "search_unfiltered": {"n": 5, "reps": 1},
         "metric_history": {"points": 10_000, "reps": 1},
         "multiproc": {"processes": 8, "runs_per_process": 2, "calls_per_run": 50},
+        "artifact_upload_1g": {"size_mib": 64, "reps": 3},
+        "artifact_download_1g": {"size_mib": 64, "reps": 3},
+        "artifact_memory_5g": {"size_mib": 256, "reps": 1},
+        "log_artifacts_1000": {"files": 100, "file_bytes": 10_000, "reps": 3},
     },
 }
 MLFLOW_FULL_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -197,6 +272,7 @@ MLFLOW_FULL_OVERRIDES: dict[str, dict[str, Any]] = {
     "search_filtered": {"n": 5},
     "search_unfiltered": {"n": 3},
     "multiproc": {"runs_per_process": 2},
+    "artifact_memory_5g": {"reps": 1},
 }
 MLFLOW_UNSCALED_OVERRIDES: dict[str, dict[str, Any]] = {
     "log_metric": {"n": 200},
@@ -250,6 +326,7 @@ def run_workload(
         json.dumps(params),
     ]
     env = servers.quiet_env({"PYTHONPATH": str(shim)})
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.run(
         cmd,
@@ -268,6 +345,8 @@ def run_workload(
             "wall_s": time.perf_counter() - t0,
         }
     res = json.loads(lines[-1])
+    res["loadavg_before"] = load_before
+    res["loadavg_after"] = os.getloadavg()
     if not res.get("ok"):
         res["stderr"] = proc.stderr[-3000:]
     return res
@@ -324,9 +403,8 @@ def run_system(
     out: dict[str, dict[str, Any]] = {}
     root = Path(tempfile.mkdtemp(prefix=f"bench-{spec.label}-"))
     try:
-        plain = [
-            n for n in names if n not in ("search_filtered", "search_unfiltered", "idle_memory")
-        ]
+        special = ("search_filtered", "search_unfiltered", "idle_memory", *ARTIFACT_SCENARIOS)
+        plain = [n for n in names if n not in special]
         for name in plain:
             work = Path(tempfile.mkdtemp(prefix=name + "-", dir=root))
             params = _params(spec, name, profile, unscaled)
@@ -363,6 +441,8 @@ def run_system(
                         out[name] = res
         if "idle_memory" in names:
             out["idle_memory"] = measure_idle_memory(spec, root)
+        for name in (n for n in names if n in ARTIFACT_SCENARIOS):
+            out[name] = measure_artifacts(spec, name, _params(spec, name, profile, unscaled), root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return out
@@ -395,6 +475,106 @@ def measure_idle_memory(spec: SystemSpec, root: Path) -> dict[str, Any]:
     }
 
 
+def measure_artifacts(
+    spec: SystemSpec, name: str, params: dict[str, Any], root: Path
+) -> dict[str, Any]:
+    """One artifact scenario: a fresh server (and, for modelyard, a bare stream beside it)."""
+    work = Path(tempfile.mkdtemp(prefix=name + "-", dir=root))
+    scratch = work / "scratch"
+    scratch.mkdir()
+    if name == "artifact_memory_5g":
+        from bench.artifacts import MIB, disk_shortfall
+
+        skip = disk_shortfall(scratch, int(params["size_mib"]) * MIB)
+        if skip:
+            _log(f"{spec.label}: {name} {skip}")
+            return {"ok": True, "value": None, "unit": "MiB", "skipped": skip}
+    _log(f"{spec.label}: {name} {params}")
+    server = spec.start(work / "bench.db", work)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(servers.running(server))
+        if server.artifacts_dir is None:
+            return {
+                "ok": False,
+                "error": f"{spec.label} server has no --artifacts-destination flag yet",
+            }
+        params = {**params, "destination": str(server.artifacts_dir), "scratch": str(scratch)}
+        bare = None
+        if spec.system == "modelyard" and name in BARE_SCENARIOS:
+            bare = servers.start_bare(server.artifacts_dir, work, spec.python)
+            stack.enter_context(servers.running(bare))
+            params["bare_uri"] = bare.uri
+        sampler = None
+        if name == "artifact_memory_5g":
+            sampler = servers.RssSampler(server.proc.pid)
+            sampler.start()
+        ours = [server.proc.pid] + ([bare.proc.pid] if bare is not None else [])
+        cpu0 = _cpu_snapshot(ours)
+        try:
+            res = run_workload(spec.python, spec.system, server.uri, name, params, root)
+        finally:
+            samples = sampler.stop() if sampler is not None else []
+        res["other_cores"] = _other_cores(cpu0, _cpu_snapshot(ours))
+        res["server_settle_s"] = server.settle_s
+        res["params"] = {k: v for k, v in params.items() if k not in ("destination", "scratch")}
+        if res.get("ok") and sampler is not None and not res.get("skipped"):
+            res.update(memory_growth(samples, res))
+        if not res.get("ok"):
+            res["server_log"] = server.log_tail(30)
+            if bare is not None:
+                res["bare_log"] = bare.log_tail(30)
+            _log(f"{spec.label}: {name} FAILED: {res.get('error')}")
+    return res
+
+
+def _cpu_snapshot(pids: list[int]) -> tuple[float, float, float]:
+    """(wall time, machine busy CPU s, CPU s of the runner, its server trees and children)."""
+    own = sum(servers.tree_cpu_seconds(p) for p in pids)
+    for who in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF):
+        usage = resource.getrusage(who)
+        own += usage.ru_utime + usage.ru_stime
+    return time.monotonic(), servers.machine_cpu_seconds(), own
+
+
+def _other_cores(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
+    """Cores that processes other than the bench's own used, on average, between snapshots."""
+    wall = after[0] - before[0]
+    others = (after[1] - before[1]) - (after[2] - before[2])
+    return max(0.0, others / wall) if wall > 0 else 0.0
+
+
+def memory_growth(samples: list[tuple[float, int]], res: dict[str, Any]) -> dict[str, Any]:
+    """Peak RSS growth (MiB) during each upload+download over the quiet second before it."""
+    phases = res.get("phases") or []
+    growth: list[float] = []
+    detail: list[dict[str, float]] = []
+    for ph in phases:
+        before = [r for t, r in samples if ph["up0"] - 0.9 <= t < ph["up0"]]
+        up = [r for t, r in samples if ph["up0"] <= t <= ph["up1"]]
+        down = [r for t, r in samples if ph["dn0"] <= t <= ph["dn1"]]
+        if not before or not up or not down:
+            raise RuntimeError("memory sampler has no samples in a phase")
+        base = statistics.median(before)
+        growth.append((max(up + down) - base) / 2**20)
+        detail.append(
+            {
+                "baseline_mib": base / 2**20,
+                "upload_peak_growth_mib": (max(up) - base) / 2**20,
+                "download_peak_growth_mib": (max(down) - base) / 2**20,
+                "samples": len(up) + len(down),
+            }
+        )
+    after = [r for t, r in samples if phases and phases[-1]["dn1"] < t <= res["end"]]
+    first_base = detail[0]["baseline_mib"] if detail else 0.0
+    return {
+        "value": max(growth),
+        "reps": growth,
+        "detail": detail,
+        "after_mib": (statistics.median(after) / 2**20 - first_base) if after else None,
+        "sample_count": len(samples),
+    }
+
+
 # -- table ----------------------------------------------------------------------------------
 
 
@@ -402,7 +582,7 @@ def fmt(value: float | None, unit: str) -> str:
     """Format a measured value with its unit."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if unit in ("points/s", "calls/s", "runs/s", "MB"):
+    if unit in ("points/s", "calls/s", "runs/s", "MB", "MB/s", "MiB"):
         return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
     if unit == "ms":
         return f"{value:,.2f} ms" if value < 100 else f"{value:,.0f} ms"
@@ -418,7 +598,11 @@ def _cell(res: dict[str, Any] | None, sc: Scenario) -> str:
         return "-"
     if not res.get("ok"):
         return "FAILED"
+    if res.get("skipped"):
+        return "skipped (disk)"
     text = fmt(res.get("value"), sc.unit)
+    if sc.name == "artifact_memory_5g":
+        text = "+" + text
     extras = []
     if sc.name in ("log_metric", "multiproc") and res.get("p99_ms") is not None:
         extras.append(f"p99 {res['p99_ms']:.1f} ms")
@@ -430,6 +614,17 @@ def _cell(res: dict[str, Any] | None, sc: Scenario) -> str:
         extras.append(f"{res['runs_per_process']} runs/proc")
     if sc.name == "idle_memory":
         extras.append(f"PSS {res.get('pss_mb', 0):,.0f} MB, {res.get('processes')} procs")
+    if res.get("of_bare_pct") is not None:
+        extras.append(f"{res['of_bare_pct']:.0f} % of bare")
+    if sc.name == "artifact_memory_5g" and res.get("upload_mbps"):
+        up = statistics.median(res["upload_mbps"])
+        down = statistics.median(res["download_mbps"])
+        extras.append(f"{up:,.0f}/{down:,.0f} MB/s up/down")
+    if sc.name in ARTIFACT_SCENARIOS and res.get("loadavg_before"):
+        load = f"load {res['loadavg_before'][0]:.1f}"
+        if res.get("other_cores") is not None:
+            load += f", others {res['other_cores']:.2f} cores"
+        extras.append(load)
     return text + (f" ({', '.join(extras)})" if extras else "")
 
 
@@ -445,6 +640,10 @@ def ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, sc: Scenar
     """How many times better modelyard is than MLflow (>1 = better)."""
     if not mine or not theirs or not mine.get("ok") or not theirs.get("ok"):
         return "-"
+    if mine.get("value") is None or theirs.get("value") is None:
+        return "-"
+    if sc.name == "artifact_memory_5g":
+        return "-"  # growths near zero: a ratio of them says nothing
     a, b = float(mine["value"]), float(theirs["value"])
     if a <= 0 or b <= 0:
         return "-"
@@ -452,14 +651,65 @@ def ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, sc: Scenar
     return f"{r:,.1f}x"
 
 
+def _bare_cell(res: dict[str, Any] | None) -> str:
+    if not res or not res.get("ok") or res.get("bare_value") is None:
+        return "-"
+    refs = [
+        f"{label} {res[key]:,.0f}"
+        for label, key in (("+fsync", "bare_fsync_value"), ("cp", "cp_value"))
+        if res.get(key) is not None
+    ]
+    return fmt(res["bare_value"], "MB/s") + (f" ({', '.join(refs)})" if refs else "")
+
+
+def verdict(sc: Scenario, mine: dict[str, Any], best: dict[str, Any] | None, profile: str) -> str:
+    """The met? cell: the absolute target, the factor over MLflow, the share of bare gRPC."""
+    if not mine.get("ok"):
+        return "no (failed)"
+    if mine.get("skipped"):
+        return "n/a (skipped)"
+    if profile == "quick" and sc.size_dependent:
+        return "n/a (quick)"
+    misses: list[str] = []
+    notes: list[str] = []
+    if not sc.met(mine):
+        if sc.min_vs_mlflow is None and sc.min_of_bare_pct is None:
+            return "**no**"
+        misses.append(sc.target)
+    if sc.min_vs_mlflow is not None:
+        theirs: float | None = None
+        if best is not None:
+            theirs = float(best["value"])
+        elif sc.issue_mlflow_value is not None:
+            theirs = sc.issue_mlflow_value
+            notes.append("vs issue's MLflow")
+        if theirs is None:
+            notes.append("no MLflow figure")
+        else:
+            a = float(mine["value"])
+            factor = a / theirs if sc.higher_is_better else theirs / a
+            if factor < sc.min_vs_mlflow:
+                misses.append(f"{factor:.1f}x < {sc.min_vs_mlflow:g}x MLflow")
+    if sc.min_of_bare_pct is not None:
+        share = mine.get("of_bare_pct")
+        if share is None:
+            notes.append("no bare figure")
+        elif share < sc.min_of_bare_pct:
+            misses.append(f"{share:.0f} % < {sc.min_of_bare_pct:g} % of bare")
+    text = "**no** (" + "; ".join(misses) + ")" if misses else "yes"
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
 def render_table(results: dict[str, dict[str, dict[str, Any]]], profile: str) -> str:
     """Markdown table: scenario | MLflow (each variant) | modelyard | ratio | target | met?."""
     mlflow_labels = [k for k in results if k.startswith("mlflow")]
     have_mlflow = bool(mlflow_labels)
+    have_bare = any(r.get("bare_value") is not None for rs in results.values() for r in rs.values())
     head = ["#", "scenario"]
     head += [f"MLflow {lbl.removeprefix('mlflow-')}" for lbl in mlflow_labels] or [
         "MLflow 3.17 (issue: 4w / 1w)"
     ]
+    head += ["bare gRPC"] if have_bare else []
     head += ["modelyard", "ratio", "target", "met?"]
     rows = [head, ["---"] * len(head)]
     mine_all = results.get("modelyard", {})
@@ -474,18 +724,12 @@ def render_table(results: dict[str, dict[str, dict[str, Any]]], profile: str) ->
         else:
             row.append(sc.issue_mlflow)
             best = None
+        if have_bare:
+            row.append(_bare_cell(mine))
         row.append(_cell(mine, sc))
         row.append(ratio(mine, best, sc) if have_mlflow else "-")
         row.append(sc.target)
-        if mine is None:
-            met = "-"
-        elif not mine.get("ok"):
-            met = "no (failed)"
-        elif profile == "quick" and sc.size_dependent:
-            met = "n/a (quick)"
-        else:
-            met = "yes" if sc.met(mine) else "**no**"
-        row.append(met)
+        row.append("-" if mine is None else verdict(sc, mine, best, profile))
         rows.append(row)
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -55,6 +56,7 @@ class Server:
     label: str = ""
     extra_ports: list[int] = field(default_factory=list)
     settle_s: float = 0.0
+    artifacts_dir: Path | None = None
 
     def log_tail(self, n: int = 40) -> str:
         """Return the last n lines of the server's log."""
@@ -151,12 +153,15 @@ def start_modelyard(db_path: Path, workdir: Path, python: str = sys.executable) 
         http_port = free_port()
         extra.append(http_port)
         cmd += ["--http-port", str(http_port)]
+    artifacts_dir = None
     if _modelyard_has_flag(python, "--artifacts-destination"):
-        cmd += ["--artifacts-destination", str(workdir / "artifacts")]
+        artifacts_dir = workdir / "artifacts"
+        cmd += ["--artifacts-destination", str(artifacts_dir)]
     proc, log_path = _spawn(cmd, workdir, "modelyard-server.log", quiet_env())
     server = Server(
         "modelyard", proc, port, f"grpc://{HOST}:{port}", workdir, log_path, "modelyard", extra
     )
+    server.artifacts_dir = artifacts_dir
     _wait_ready(server, http_health=False)
     server.settle_s = wait_idle(proc.pid)
     return server
@@ -177,6 +182,7 @@ def start_mlflow(db_path: Path, workdir: Path, venv_python: str, workers: int = 
         str(port),
         "--workers",
         str(workers),
+        "--serve-artifacts",
         "--artifacts-destination",
         str(workdir / "mlartifacts"),
     ]
@@ -184,8 +190,26 @@ def start_mlflow(db_path: Path, workdir: Path, venv_python: str, workers: int = 
     server = Server(
         "mlflow", proc, port, f"http://{HOST}:{port}", workdir, log_path, f"mlflow-w{workers}"
     )
+    server.artifacts_dir = workdir / "mlartifacts"
     _wait_ready(server, http_health=True)
     server.settle_s = wait_idle(proc.pid)
+    return server
+
+
+def start_bare(root: Path, workdir: Path, python: str = sys.executable) -> Server:
+    """Start the bare gRPC byte-stream server (bench/bare_stream.py) writing under root."""
+    port = free_port()
+    shim = workdir / "bare-shim"
+    shim.mkdir(exist_ok=True)
+    link = shim / "bench"
+    if not link.exists():
+        link.symlink_to(Path(__file__).resolve().parent, target_is_directory=True)
+    cmd = [python, "-P", "-m", "bench.bare_stream", "serve", "--host", HOST, "--port", str(port)]
+    cmd += ["--root", str(root)]
+    proc, log_path = _spawn(cmd, workdir, "bare-stream.log", quiet_env({"PYTHONPATH": str(shim)}))
+    server = Server("bare", proc, port, f"grpc://{HOST}:{port}", workdir, log_path, "bare-grpc")
+    server.artifacts_dir = root
+    _wait_ready(server, http_health=False)
     return server
 
 
@@ -283,6 +307,13 @@ def tree_cpu_seconds(root: int) -> float:
     return total / hz
 
 
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores; /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_idle(root: int, max_wait_s: float = 30.0, cpu_fraction: float = 0.05) -> float:
     """Wait until a process tree uses < cpu_fraction of a core over 1 s; return seconds waited."""
     t0 = time.monotonic()
@@ -294,6 +325,38 @@ def wait_idle(root: int, max_wait_s: float = 30.0, cpu_fraction: float = 0.05) -
             break
         prev = cur
     return time.monotonic() - t0
+
+
+class RssSampler(threading.Thread):
+    """Samples the RSS of a process tree every `interval` s (the tree re-read every second)."""
+
+    def __init__(self, root: int, interval: float = 0.05) -> None:
+        """Sample the tree rooted at pid root."""
+        super().__init__(daemon=True, name="rss-sampler")
+        self.root = root
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stopped."""
+        pids: list[int] = []
+        next_tree = 0.0
+        while not self._halt.is_set():
+            now = time.monotonic()
+            if now >= next_tree:
+                pids = process_tree(self.root)
+                next_tree = now + 1.0
+            rss = sum(_kb_field(f"/proc/{p}/status", "VmRSS") for p in pids)
+            if rss:
+                self.samples.append((time.time(), rss))
+            self._halt.wait(self.interval)
+
+    def stop(self) -> list[tuple[float, int]]:
+        """Stop sampling; return (unix time, RSS bytes) samples."""
+        self._halt.set()
+        self.join(timeout=5)
+        return self.samples
 
 
 @contextlib.contextmanager

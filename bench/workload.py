@@ -605,6 +605,16 @@ SCENARIOS: dict[str, Callable[[Api, str, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _artifact_scenarios() -> None:
+    """Add the artifact scenarios (bench/artifacts.py) to SCENARIOS."""
+    from bench import artifacts
+
+    SCENARIOS.update(artifacts.SCENARIOS)
+
+
+_artifact_scenarios()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one scenario against one system and print its result as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
