@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -46,7 +46,7 @@ from modelyard.validation import validate_experiment_id, validate_run_id
 
 if TYPE_CHECKING:
     from modelyard.artifacts.filesystems import StorageOptions
-    from modelyard.artifacts.store import ArtifactStore
+    from modelyard.client.artifact_repos import ArtifactRepository
     from modelyard.stores import DeletedExperiment, DeletedRun, TrackingStore
 
 _Deleted = TypeVar("_Deleted", "DeletedRun", "DeletedExperiment")
@@ -61,8 +61,7 @@ DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mari
 DEFAULT_EXPERIMENT_ID = "0"
 #: Schemes an ArtifactStore serves in gc's own process.
 STORE_SCHEMES = frozenset({"", "file", "s3", "wasbs", "wasb", "abfs", "abfss", "az"})
-#: Deadlines of ArtifactService calls (deleting a big tree may take a while).
-RPC_TIMEOUT_S = 60.0
+#: Deadline of a remote ArtifactService call (deleting a big tree may take a while).
 DELETE_RPC_TIMEOUT_S = 3600.0
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -142,9 +141,7 @@ class ArtifactFolders:
         self.destination = destination
         self.s3_endpoint_url = s3_endpoint_url
         self.tls = tls
-        self._stores: dict[str, ArtifactStore] = {}
-        self._channels: dict[str, Any] = {}
-        self._stubs: dict[str, Any] = {}
+        self._repositories: dict[str, ArtifactRepository] = {}
 
     # -- resolution --------------------------------------------------------------------
     def folder(self, uri: str) -> ArtifactFolder:
@@ -213,87 +210,57 @@ class ArtifactFolders:
     # -- operations --------------------------------------------------------------------
     def exists(self, folder: ArtifactFolder) -> bool:
         """True when anything is at the folder's path."""
-        if folder.remote:
-            from modelyard.errors import NotFound
-            from modelyard.v1 import artifacts_pb2 as pb
-
-            try:
-                self._call(folder, "StatArtifact", pb.StatArtifactRequest(path=folder.path))
-            except NotFound:
-                return False
-            return True
-        return self._store(folder.root).stat(folder.path) is not None
+        return self._repository(folder).stat(folder.path) is not None
 
     def is_empty(self, folder: ArtifactFolder) -> bool:
         """True when the folder holds no file (empty subfolders do not count)."""
-        if folder.remote:
-            from modelyard.v1 import artifacts_pb2 as pb
-
-            reply = self._call(
-                folder, "ListArtifacts", pb.ListArtifactsRequest(path=folder.path, recursive=True)
-            )
-            return not any(not f.is_dir for f in reply.files)
-        entries = self._store(folder.root).list(folder.path, recursive=True)
+        entries = self._repository(folder).list(folder.path, recursive=True)
         return not any(not e.is_dir for e in entries)
 
     def delete(self, folder: ArtifactFolder) -> None:
         """Delete the folder and everything below it; a missing folder is fine."""
-        if folder.remote:
-            from modelyard.v1 import artifacts_pb2 as pb
-
-            self._call(
-                folder,
-                "DeleteArtifacts",
-                pb.DeleteArtifactsRequest(path=folder.path),
-                timeout=DELETE_RPC_TIMEOUT_S,
-            )
-            return
-        self._store(folder.root).delete(folder.path)
+        self._repository(folder).delete(folder.path)
 
     def sweep_destination(self) -> int:
         """Remove partial uploads older than an hour from the destination; return how many."""
         if not self.destination:
             return 0
-        return self._store(self.destination).sweep(PARTIAL_UPLOAD_MAX_AGE_S)
+        from modelyard.artifacts.store import ArtifactStore
+
+        return ArtifactStore(self.destination, self._options()).sweep(PARTIAL_UPLOAD_MAX_AGE_S)
 
     def close(self) -> None:
-        """Close the gRPC channels opened here."""
-        for channel in self._channels.values():
-            channel.close()
-        self._channels.clear()
-        self._stubs.clear()
+        """Forget the repositories opened here."""
+        self._repositories.clear()
 
     def _options(self) -> StorageOptions:
         from modelyard.artifacts.filesystems import StorageOptions
 
         return StorageOptions(s3_endpoint_url=self.s3_endpoint_url)
 
-    def _store(self, root: str) -> ArtifactStore:
-        store = self._stores.get(root)
-        if store is None:
-            from modelyard.artifacts.store import ArtifactStore
+    def _repository(self, folder: ArtifactFolder) -> ArtifactRepository:
+        """The client's repository for the folder's root: a store, or a remote ArtifactService."""
+        repository = self._repositories.get(folder.root)
+        if repository is None:
+            if folder.remote:
+                from dataclasses import replace
 
-            store = self._stores[root] = ArtifactStore(root, self._options())
-        return store
+                from modelyard.client.artifact_repos import PROXIED_SCHEME, ProxiedRepository
+                from modelyard.config import client_config
 
-    def _call(
-        self, folder: ArtifactFolder, method: str, request: Any, timeout: float = RPC_TIMEOUT_S
-    ) -> Any:
-        import grpc
+                authority = folder.root.partition("://")[2]
+                repository = ProxiedRepository(
+                    f"{PROXIED_SCHEME}://{authority}/",
+                    tracking_uri=folder.root,
+                    # deleting a large tree may take long; UNAVAILABLE is retried
+                    config=replace(client_config(), grpc_timeout=DELETE_RPC_TIMEOUT_S),
+                )
+            else:
+                from modelyard.client.artifact_repos import StoreRepository
 
-        from modelyard.wire.status import error_from_rpc
-
-        stub = self._stubs.get(folder.root)
-        if stub is None:
-            from modelyard.client.channel import create_channel
-            from modelyard.v1 import artifacts_pb2_grpc as pb_grpc
-
-            channel = self._channels[folder.root] = create_channel(folder.root)
-            stub = self._stubs[folder.root] = pb_grpc.ArtifactServiceStub(channel)
-        try:
-            return getattr(stub, method)(request, timeout=timeout)
-        except grpc.RpcError as err:
-            raise error_from_rpc(err) from None
+                repository = StoreRepository(folder.root, self._options())
+            self._repositories[folder.root] = repository
+        return repository
 
 
 @dataclass
