@@ -107,6 +107,24 @@ class TagNotFound(NotFound):
     reason = "TAG_NOT_FOUND"
 
 
+class RegisteredModelNotFound(NotFound):
+    """No registered model with this name."""
+
+    reason = "REGISTERED_MODEL_NOT_FOUND"
+
+
+class ModelVersionNotFound(NotFound):
+    """No such version of the model, or it was deleted."""
+
+    reason = "MODEL_VERSION_NOT_FOUND"
+
+
+class AliasNotFound(NotFound):
+    """The model has no such alias (MLflow says INVALID_PARAMETER_VALUE; a missing thing is 404)."""
+
+    reason = "ALIAS_NOT_FOUND"
+
+
 class AlreadyExists(ModelyardError):
     """A name that is already taken."""
 
@@ -118,6 +136,12 @@ class ExperimentAlreadyExists(AlreadyExists):
     """An experiment with that name exists (possibly soft-deleted)."""
 
     reason = "EXPERIMENT_ALREADY_EXISTS"
+
+
+class RegisteredModelAlreadyExists(AlreadyExists):
+    """A registered model with this name exists."""
+
+    reason = "REGISTERED_MODEL_ALREADY_EXISTS"
 
 
 class FailedPrecondition(ModelyardError):
@@ -143,6 +167,24 @@ class SchemaOutdated(FailedPrecondition):
     """The database schema is older (or newer) than this version of modelyard expects."""
 
     reason = "SCHEMA_OUTDATED"
+
+
+class RegistrationFailed(FailedPrecondition):
+    """The source does not exist or cannot be read; the version stays FAILED_REGISTRATION."""
+
+    reason = "REGISTRATION_FAILED"
+
+
+class ArtifactProtected(FailedPrecondition):
+    """The artifact backs a registered model version and cannot be overwritten or deleted."""
+
+    reason = "ARTIFACT_PROTECTED"
+
+
+class ModelIntegrityError(FailedPrecondition):
+    """A model's files differ from the hashes recorded when its version was registered."""
+
+    reason = "MODEL_INTEGRITY"
 
 
 class Aborted(ModelyardError):

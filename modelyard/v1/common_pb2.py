@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19modelyard/v1/common.proto\x12\x0cmodelyard.v1*\xe9\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x0c\n\x08INTERNAL\x10\x01\x12\x14\n\x10INVALID_ARGUMENT\x10\x02\x12\x12\n\x0eINVALID_FILTER\x10\x03\x12\x16\n\x12INVALID_PAGE_TOKEN\x10\x04\x12\x18\n\x14PARAM_ALREADY_LOGGED\x10\x05\x12\r\n\tNOT_FOUND\x10\x06\x12\x18\n\x14\x45XPERIMENT_NOT_FOUND\x10\x07\x12\x11\n\rRUN_NOT_FOUND\x10\x08\x12\x11\n\rTAG_NOT_FOUND\x10\t\x12\x12\n\x0e\x41LREADY_EXISTS\x10\n\x12\x1d\n\x19\x45XPERIMENT_ALREADY_EXISTS\x10\x0b\x12\x17\n\x13\x46\x41ILED_PRECONDITION\x10\x0c\x12\x12\n\x0eRUN_NOT_ACTIVE\x10\r\x12\x19\n\x15\x45XPERIMENT_NOT_ACTIVE\x10\x0e\x12\x15\n\x11PERMISSION_DENIED\x10\x0f\x12\x13\n\x0fUNAUTHENTICATED\x10\x10\x12\x16\n\x12RESOURCE_EXHAUSTED\x10\x11\x12\x11\n\rUNIMPLEMENTED\x10\x12\x12\x0f\n\x0bUNAVAILABLE\x10\x13\x12\x0b\n\x07\x41\x42ORTED\x10\x14\x12\x13\n\x0fSCHEMA_OUTDATED\x10\x15*o\n\x08ViewType\x12\x19\n\x15VIEW_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15VIEW_TYPE_ACTIVE_ONLY\x10\x01\x12\x1a\n\x16VIEW_TYPE_DELETED_ONLY\x10\x02\x12\x11\n\rVIEW_TYPE_ALL\x10\x03*j\n\x0eLifecycleStage\x12\x1f\n\x1bLIFECYCLE_STAGE_UNSPECIFIED\x10\x00\x12\x1a\n\x16LIFECYCLE_STAGE_ACTIVE\x10\x01\x12\x1b\n\x17LIFECYCLE_STAGE_DELETED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19modelyard/v1/common.proto\x12\x0cmodelyard.v1*\xa6\x05\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x0c\n\x08INTERNAL\x10\x01\x12\x14\n\x10INVALID_ARGUMENT\x10\x02\x12\x12\n\x0eINVALID_FILTER\x10\x03\x12\x16\n\x12INVALID_PAGE_TOKEN\x10\x04\x12\x18\n\x14PARAM_ALREADY_LOGGED\x10\x05\x12\r\n\tNOT_FOUND\x10\x06\x12\x18\n\x14\x45XPERIMENT_NOT_FOUND\x10\x07\x12\x11\n\rRUN_NOT_FOUND\x10\x08\x12\x11\n\rTAG_NOT_FOUND\x10\t\x12\x12\n\x0e\x41LREADY_EXISTS\x10\n\x12\x1d\n\x19\x45XPERIMENT_ALREADY_EXISTS\x10\x0b\x12\x17\n\x13\x46\x41ILED_PRECONDITION\x10\x0c\x12\x12\n\x0eRUN_NOT_ACTIVE\x10\r\x12\x19\n\x15\x45XPERIMENT_NOT_ACTIVE\x10\x0e\x12\x15\n\x11PERMISSION_DENIED\x10\x0f\x12\x13\n\x0fUNAUTHENTICATED\x10\x10\x12\x16\n\x12RESOURCE_EXHAUSTED\x10\x11\x12\x11\n\rUNIMPLEMENTED\x10\x12\x12\x0f\n\x0bUNAVAILABLE\x10\x13\x12\x0b\n\x07\x41\x42ORTED\x10\x14\x12\x13\n\x0fSCHEMA_OUTDATED\x10\x15\x12\x1e\n\x1aREGISTERED_MODEL_NOT_FOUND\x10\x16\x12\x1b\n\x17MODEL_VERSION_NOT_FOUND\x10\x17\x12\x13\n\x0f\x41LIAS_NOT_FOUND\x10\x18\x12#\n\x1fREGISTERED_MODEL_ALREADY_EXISTS\x10\x19\x12\x17\n\x13REGISTRATION_FAILED\x10\x1a\x12\x16\n\x12\x41RTIFACT_PROTECTED\x10\x1b\x12\x13\n\x0fMODEL_INTEGRITY\x10\x1c*o\n\x08ViewType\x12\x19\n\x15VIEW_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15VIEW_TYPE_ACTIVE_ONLY\x10\x01\x12\x1a\n\x16VIEW_TYPE_DELETED_ONLY\x10\x02\x12\x11\n\rVIEW_TYPE_ALL\x10\x03*j\n\x0eLifecycleStage\x12\x1f\n\x1bLIFECYCLE_STAGE_UNSPECIFIED\x10\x00\x12\x1a\n\x16LIFECYCLE_STAGE_ACTIVE\x10\x01\x12\x1b\n\x17LIFECYCLE_STAGE_DELETED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,9 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'modelyard.v1.common_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ERRORREASON']._serialized_start=44
-  _globals['_ERRORREASON']._serialized_end=533
-  _globals['_VIEWTYPE']._serialized_start=535
-  _globals['_VIEWTYPE']._serialized_end=646
-  _globals['_LIFECYCLESTAGE']._serialized_start=648
-  _globals['_LIFECYCLESTAGE']._serialized_end=754
+  _globals['_ERRORREASON']._serialized_end=722
+  _globals['_VIEWTYPE']._serialized_start=724
+  _globals['_VIEWTYPE']._serialized_end=835
+  _globals['_LIFECYCLESTAGE']._serialized_start=837
+  _globals['_LIFECYCLESTAGE']._serialized_end=943
 # @@protoc_insertion_point(module_scope)

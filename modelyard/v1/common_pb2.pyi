@@ -28,6 +28,13 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorReason]
     ABORTED: _ClassVar[ErrorReason]
     SCHEMA_OUTDATED: _ClassVar[ErrorReason]
+    REGISTERED_MODEL_NOT_FOUND: _ClassVar[ErrorReason]
+    MODEL_VERSION_NOT_FOUND: _ClassVar[ErrorReason]
+    ALIAS_NOT_FOUND: _ClassVar[ErrorReason]
+    REGISTERED_MODEL_ALREADY_EXISTS: _ClassVar[ErrorReason]
+    REGISTRATION_FAILED: _ClassVar[ErrorReason]
+    ARTIFACT_PROTECTED: _ClassVar[ErrorReason]
+    MODEL_INTEGRITY: _ClassVar[ErrorReason]
 
 class ViewType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -63,6 +70,13 @@ UNIMPLEMENTED: ErrorReason
 UNAVAILABLE: ErrorReason
 ABORTED: ErrorReason
 SCHEMA_OUTDATED: ErrorReason
+REGISTERED_MODEL_NOT_FOUND: ErrorReason
+MODEL_VERSION_NOT_FOUND: ErrorReason
+ALIAS_NOT_FOUND: ErrorReason
+REGISTERED_MODEL_ALREADY_EXISTS: ErrorReason
+REGISTRATION_FAILED: ErrorReason
+ARTIFACT_PROTECTED: ErrorReason
+MODEL_INTEGRITY: ErrorReason
 VIEW_TYPE_UNSPECIFIED: ViewType
 VIEW_TYPE_ACTIVE_ONLY: ViewType
 VIEW_TYPE_DELETED_ONLY: ViewType

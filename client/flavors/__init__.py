@@ -1,0 +1,1 @@
+"""Model flavors: how each framework's models are saved, logged and loaded."""

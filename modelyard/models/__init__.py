@@ -1,0 +1,1 @@
+"""Models: the MLmodel descriptor, signatures and schema enforcement (`modelyard.models`)."""

@@ -1,0 +1,1 @@
+"""The SQL RegistryStore (imported as modelyard.registry.model_registry)."""
