@@ -1,4 +1,4 @@
-"""The lazy scheme registry that picks a store implementation from a URI (fsspec's pattern).
+"""The lazy scheme registries that pick a tracking or registry store from a URI (fsspec's pattern).
 
 Implementations are named by dotted path and imported on first use, so the embedded SQLite
 mode never loads grpc stubs and a gRPC client never loads SQLAlchemy. Third parties register
@@ -11,8 +11,11 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from types import MappingProxyType
+from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.registry_stores import RegistryStore
+from modelyard.registry_validation import ValidatingRegistryStore
 from modelyard.stores import StoreOptions, TrackingStore
 from modelyard.validation import ValidatingTrackingStore
 
@@ -60,7 +63,7 @@ def uri_scheme(uri: str) -> str:
     return scheme.split("+", 1)[0].lower()
 
 
-def _resolve(impl: str | Callable[..., TrackingStore], scheme: str) -> Callable[..., TrackingStore]:
+def _resolve(impl: str | Callable[..., Any], scheme: str) -> Callable[..., Any]:
     if callable(impl):
         return impl
     module_name, _, attr = impl.partition(":")
@@ -69,7 +72,7 @@ def _resolve(impl: str | Callable[..., TrackingStore], scheme: str) -> Callable[
     except ImportError as exc:
         hint = _INSTALL_HINTS.get(scheme, f"cannot load the store for {scheme!r}")
         raise ImportError(f"{hint} ({exc})") from exc
-    factory: Callable[..., TrackingStore] = getattr(module, attr)
+    factory: Callable[..., Any] = getattr(module, attr)
     return factory
 
 
@@ -86,3 +89,37 @@ def tracking_store_for_uri(uri: str, options: StoreOptions | None = None) -> Tra
         )
     store = _resolve(impl, scheme)(uri, options or StoreOptions())
     return ValidatingTrackingStore(store)
+
+
+_registry_impls: dict[str, str | Callable[..., RegistryStore]] = {
+    "sqlite": "modelyard.registry.model_registry:open_registry_store",
+    "postgresql": "modelyard.registry.model_registry:open_registry_store",
+    "mysql": "modelyard.registry.model_registry:open_registry_store",
+    "mariadb": "modelyard.registry.model_registry:open_registry_store",
+    "grpc": "modelyard.client.grpc_registry:GrpcRegistryStore",
+    "grpcs": "modelyard.client.grpc_registry:GrpcRegistryStore",
+}
+#: Read-only view of the registry store registry: scheme -> "module:Class" or a factory.
+registry_registry = MappingProxyType(_registry_impls)
+
+
+def register_registry_store(
+    scheme: str, impl: str | Callable[..., RegistryStore], *, clobber: bool = False
+) -> None:
+    """Register a registry store for a URI scheme ("module:Class" or a factory)."""
+    if scheme in _registry_impls and not clobber and _registry_impls[scheme] != impl:
+        raise ValueError(f"a registry store is already registered for {scheme!r}")
+    _registry_impls[scheme] = impl
+
+
+def registry_store_for_uri(uri: str, options: StoreOptions | None = None) -> RegistryStore:
+    """Build the validated registry store for a URI (sqlite:, postgresql…:, mysql…:, grpc:)."""
+    scheme = uri_scheme(uri)
+    impl = _registry_impls.get(scheme)
+    if impl is None:
+        known = ", ".join(sorted(_registry_impls))
+        raise InvalidArgument(
+            f"unsupported registry URI scheme {scheme!r} in {uri!r}; known: {known}", uri=uri
+        )
+    store = _resolve(impl, scheme)(uri, options or StoreOptions())
+    return ValidatingRegistryStore(store)

@@ -51,6 +51,8 @@ class StoreOptions:
     default_artifact_root: str | None = None
     """Root given to new experiments without an artifact_location; None = store default."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    source_inspector: Any = None
+    """A `ModelSourceInspector` for registration; None = the default one (SQL stores)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

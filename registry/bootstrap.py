@@ -24,7 +24,13 @@ from sqlalchemy import Connection, insert, inspect, select
 
 from modelyard.artifact_uris import join_artifact_uri
 from modelyard.errors import SchemaOutdated
-from modelyard.registry.engine import Database, open_database, sqlite_file
+from modelyard.registry.engine import (
+    Database,
+    acquire_database,
+    open_database,
+    release_database,
+    sqlite_file,
+)
 from modelyard.registry.schema import Base, ExperimentRow, SettingRow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -275,3 +281,25 @@ def page_token_secret(conn: Connection) -> bytes:
         select(table.c.value).where(table.c.key == PAGE_TOKEN_SECRET_KEY)
     ).scalar_one()
     return bytes.fromhex(value)
+
+
+def open_metadata_database(
+    uri: str, extra: dict[str, object], default_artifact_root: str | None
+) -> tuple[Database, bytes]:
+    """The shared Database of a URI with its schema at head, and the page-token secret.
+
+    Give the Database back with `release_database` when the store using it closes.
+
+    Raises:
+        SchemaOutdated: the database is at another revision; run `modelyard db upgrade <url>`.
+        Unavailable: the database cannot be reached.
+    """
+    db = acquire_database(uri, dict(extra))
+    try:
+        ensure_schema(db, default_artifact_root)
+        with db.read() as conn:
+            secret = page_token_secret(conn)
+    except BaseException:
+        release_database(db)
+        raise
+    return db, secret

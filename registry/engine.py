@@ -302,6 +302,42 @@ def open_database(uri: str, extra: dict[str, Any] | None = None) -> Database:
     )
 
 
+_shared_lock = threading.Lock()
+#: (uri, extra) -> [Database, references]: the tracking and registry stores of one URI in one
+#: process share one pool (and, for sqlite://:memory:, one database).
+_shared: dict[tuple[str, str], list[Any]] = {}
+
+
+def _share_key(uri: str, extra: dict[str, Any] | None) -> tuple[str, str]:
+    return uri, repr(sorted((extra or {}).items()))
+
+
+def acquire_database(uri: str, extra: dict[str, Any] | None = None) -> Database:
+    """The process's shared Database for a URI; give it back with `release_database`."""
+    key = _share_key(uri, extra)
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None:
+            entry = [open_database(uri, extra), 0]
+            _shared[key] = entry
+        entry[1] += 1
+        db: Database = entry[0]
+        return db
+
+
+def release_database(db: Database) -> None:
+    """Drop one reference to a shared Database; the last one closes its pool."""
+    with _shared_lock:
+        for key, entry in _shared.items():
+            if entry[0] is db:
+                entry[1] -= 1
+                if entry[1] > 0:
+                    return
+                del _shared[key]
+                break
+    db.dispose()
+
+
 # -- hot-path SQL ----------------------------------------------------------------------------
 # The write path runs a handful of fixed statements per call. Going through
 # `Connection.execute` costs tens of microseconds per statement (compiled-cache lookup,

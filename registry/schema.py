@@ -27,7 +27,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Autoincrementing 64-bit key that SQLite accepts as its rowid alias.
@@ -188,3 +190,156 @@ class SettingRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(512), nullable=False)
+
+
+# -- model registry (issue 4) ------------------------------------------------------------------
+
+#: Text up to 16 MiB on MySQL/MariaDB, whose TEXT holds only 65,535 bytes (registry tag values
+#: may be 100,000 characters, descriptions 65,536).
+LongText = Text().with_variant(MEDIUMTEXT(), "mysql", "mariadb")
+
+#: Characters of a version tag value copied into `value_prefix` (indexed with the key).
+TAG_VALUE_PREFIX_LENGTH = 100
+
+
+class RegisteredModelRow(Base):
+    """One registered model; `last_version` allocates version numbers (row-locked UPDATE)."""
+
+    __tablename__ = "registered_models"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    creation_time: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_update_time: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    #: SQLite must never reuse the id of a deleted model (history is kept by id).
+    __table_args__ = {"sqlite_autoincrement": True}
+
+
+class RegisteredModelTagRow(Base):
+    """One tag of a registered model."""
+
+    __tablename__ = "registered_model_tags"
+
+    model_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(LongText, nullable=False)
+
+
+class ModelVersionRow(Base):
+    """One version of a registered model (soft-deleted: `deleted`; its number stays used)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("registered_models.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    stage: Mapped[str] = mapped_column(String(20), nullable=False)
+    description: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    #: No foreign key: runs can be purged; lineage then says the run is gone.
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    run_link: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    status_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    storage_location: Mapped[str] = mapped_column(Text, nullable=False)
+    #: SHA-256 (hex) of the canonical storage location: exact lookups through an index.
+    storage_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    signature_inputs: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    signature_outputs: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    signature_params: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    input_example_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    file_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    content_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The version (pk) this one was copied from (a models:/ source); no FK: it may go.
+    copied_from: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    deleted_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    creation_time: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_update_time: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("model_id", "version"),
+        Index(None, "last_update_time"),
+        Index(None, "run_id"),
+        Index(None, "storage_key"),
+        {"sqlite_autoincrement": True},  # `copied_from` must never name a reused id
+    )
+
+
+class ModelVersionTagRow(Base):
+    """One tag of a model version.
+
+    Values may be 100,000 characters, too long for a B-tree key on every database, so the
+    first TAG_VALUE_PREFIX_LENGTH characters are copied into `value_prefix` and indexed with
+    the key: `tags.k = 'v'` seeks (key, prefix) and re-checks the full value on those rows.
+    """
+
+    __tablename__ = "model_version_tags"
+
+    version_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(LongText, nullable=False)
+    value_prefix: Mapped[str] = mapped_column(String(TAG_VALUE_PREFIX_LENGTH), nullable=False)
+
+    __table_args__ = (Index(None, "key", "value_prefix", "version_id"),)
+
+
+class ModelVersionFileRow(Base):
+    """One file recorded at registration: path relative to the storage location, size, SHA-256."""
+
+    __tablename__ = "model_version_files"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False
+    )
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    __table_args__ = (Index(None, "version_id"),)
+
+
+class RegisteredModelAliasRow(Base):
+    """An alias of a registered model and the version number it names."""
+
+    __tablename__ = "registered_model_aliases"
+
+    model_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class RegistryEventRow(Base):
+    """One committed registry change (append-only; kept when its model is deleted)."""
+
+    __tablename__ = "registry_events"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    time: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    #: No foreign key: events outlive their model.
+    model_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    model_name: Mapped[str] = mapped_column(String(256), nullable=False)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    from_stage: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_stage: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    alias: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    previous_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    new_model_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+    __table_args__ = (Index(None, "model_id", "id"), {"sqlite_autoincrement": True})

@@ -7,12 +7,8 @@ transaction; per experiment, its runs, then its folder, then `purge_experiment`.
 re-checks, under a row lock, that its target is still deleted, so a run restored while gc
 was running keeps its rows.
 
-Model versions: `protected_artifact_uris` lists what registered model versions point at, so
-gc never deletes it. The registry arrives with issue 4; until a `model_versions` table exists
-the function returns nothing. When issue 4 adds the table, it must make that function exact
-(for instance leave out versions deleted from the registry); meanwhile any `source` and
-`run_id` columns found by inspection are honoured, so an early table over-protects rather
-than under-protects.
+Model versions: `protected_artifact_uris` lists the storage locations and sources of live
+(not deleted) model versions, so gc never deletes files a registered version needs.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, column, delete, func, inspect, or_, select, table
+from sqlalchemy import Connection, Select, delete, false, func, or_, select
 
 from modelyard.entities import LifecycleStage
 from modelyard.errors import FailedPrecondition
@@ -30,6 +26,7 @@ from modelyard.registry.schema import (
     ExperimentTagRow,
     LatestMetricRow,
     MetricRow,
+    ModelVersionRow,
     ParamRow,
     RunRow,
     TagRow,
@@ -44,8 +41,7 @@ TAGS = TagRow.__table__
 METRICS = MetricRow.__table__
 LATEST = LatestMetricRow.__table__
 
-#: The registry's table of model versions (issue 4). Its absence means nothing is protected.
-MODEL_VERSIONS_TABLE = "model_versions"
+MODEL_VERSIONS = ModelVersionRow.__table__
 #: Children of a run, deleted before the run row (explicitly: no reliance on ON DELETE CASCADE).
 RUN_CHILD_TABLES = (LATEST, METRICS, PARAMS, TAGS)
 
@@ -189,35 +185,22 @@ def purge_experiment(db: Database, experiment_id: str) -> bool:
 
 
 def protected_artifact_uris(db: Database) -> frozenset[str]:
-    """Artifact URIs that back model versions: each `source`, and `runs:/<run_id>` per version.
+    """Artifact URIs that back live model versions: each storage location and source.
 
-    Empty while the database has no `model_versions` table (the registry comes with issue 4,
-    which must make this query exact, e.g. skip versions deleted from the registry).
-
-    Raises:
-        FailedPrecondition: a `model_versions` table exists with neither a `source` nor a
-            `run_id` column, so gc cannot tell what it protects (and refuses to guess).
+    Versions deleted from the registry protect nothing; models:/ sources are left out (their
+    storage location, a copy of another version's, is listed).
     """
+    live = MODEL_VERSIONS.c.deleted == false()
+    out: set[str] = set()
     with db.read() as conn:
-        inspector = inspect(conn)
-        if not inspector.has_table(MODEL_VERSIONS_TABLE):
-            return frozenset()
-        names = {c["name"] for c in inspector.get_columns(MODEL_VERSIONS_TABLE)}
-        wanted = [name for name in ("source", "run_id") if name in names]
-        if not wanted:
-            raise FailedPrecondition(
-                f"the table {MODEL_VERSIONS_TABLE!r} has no 'source' or 'run_id' column, so gc "
-                "cannot tell which artifacts back model versions; refusing to purge anything",
-                table=MODEL_VERSIONS_TABLE,
-            )
-        versions = table(MODEL_VERSIONS_TABLE, *(column(name) for name in wanted))
-        out: set[str] = set()
-        for row in conn.execute(select(*versions.columns)):
-            values = dict(zip(wanted, row, strict=True))
-            if values.get("source"):
-                out.add(str(values["source"]))
-            if values.get("run_id"):
-                out.add(f"runs:/{values['run_id']}")
+        rows = conn.execute(
+            select(MODEL_VERSIONS.c.storage_location, MODEL_VERSIONS.c.source).where(live)
+        )
+        for location, source in rows:
+            if location:
+                out.add(str(location))
+            if source and not str(source).startswith("models:"):
+                out.add(str(source))
     return frozenset(out)
 
 

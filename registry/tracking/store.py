@@ -23,8 +23,8 @@ from modelyard.entities import (
     ViewType,
 )
 from modelyard.errors import TagNotFound
-from modelyard.registry.bootstrap import ensure_schema, page_token_secret, resolve_artifact_root
-from modelyard.registry.engine import Database, open_database
+from modelyard.registry.bootstrap import open_metadata_database, resolve_artifact_root
+from modelyard.registry.engine import Database, release_database
 from modelyard.registry.search import PageTokens
 from modelyard.registry.tracking import experiments, history, purge, runs
 from modelyard.registry.tracking.batches import (
@@ -335,7 +335,7 @@ class SqlTrackingStore(TrackingStore):
         return purge.purge_experiment(self.db, experiment_id)
 
     def protected_artifact_uris(self) -> frozenset[str]:
-        """Artifact URIs that back registered model versions (empty before issue 4)."""
+        """Artifact URIs that back live registered model versions (gc never deletes them)."""
         return purge.protected_artifact_uris(self.db)
 
     def artifact_location_in_use(self, location: str, *, experiment_id: str) -> bool:
@@ -344,7 +344,7 @@ class SqlTrackingStore(TrackingStore):
 
     def close(self) -> None:
         """Release connections and pools."""
-        self.db.dispose()
+        release_database(self.db)
 
 
 def open_tracking_store(uri: str, options: StoreOptions) -> SqlTrackingStore:
@@ -354,14 +354,7 @@ def open_tracking_store(uri: str, options: StoreOptions) -> SqlTrackingStore:
         SchemaOutdated: the database is at another revision; run `modelyard db upgrade <url>`.
         Unavailable: the database cannot be reached.
     """
-    db = open_database(uri, dict(options.extra))
-    try:
-        ensure_schema(db, options.default_artifact_root)
-        with db.read() as conn:
-            secret = page_token_secret(conn)
-    except BaseException:
-        db.dispose()
-        raise
+    db, secret = open_metadata_database(uri, dict(options.extra), options.default_artifact_root)
     return SqlTrackingStore(
         db,
         artifact_root=resolve_artifact_root(options.default_artifact_root),

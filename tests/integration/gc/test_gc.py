@@ -359,50 +359,6 @@ def test_dry_run_removes_nothing(store: TrackingStore, db_uri: str, tmp_path: Pa
     ]
 
 
-def test_model_version_protects_its_run(store: TrackingStore, db_uri: str, tmp_path: Path) -> None:
-    """The issue-4 hook: a model_versions table's sources and run ids are never purged."""
-    execute(
-        db_uri,
-        "CREATE TABLE model_versions (name VARCHAR(100), version INTEGER, "
-        "run_id VARCHAR(32), source VARCHAR(500))",
-    )
-    exp = store.create_experiment("gc-registry")
-    by_run, by_source, free = (new_run(store, exp) for _ in range(3))
-    for run_id in (by_run, by_source, free):
-        put_artifacts(store, run_id, tmp_path)
-    source = store.get_run(by_source).info.artifact_uri + "/model.txt"
-    execute(
-        db_uri,
-        "INSERT INTO model_versions VALUES ('m', 1, :r, 'runs:/x'), ('m', 2, NULL, :s)",
-        r=by_run,
-        s=source,
-    )
-    store.delete_experiment(exp)
-
-    result = gc(db_uri)
-
-    assert result.exit_code == 0, result.output
-    assert f"run {by_run} (experiment {exp}): kept, its artifacts back a model version" in (
-        result.output
-    )
-    assert f"run {by_source} (experiment {exp}): kept" in result.output
-    assert f"experiment {exp} ('gc-registry'): kept, its artifacts back a model version" in (
-        result.output
-    )
-    assert "removed 1 run, 0 experiments, 1 artifact folder" in result.output
-    assert_gone(store, db_uri, free)
-    for run_id in (by_run, by_source):
-        assert row_counts(db_uri, run_id)["runs"] == 1
-        assert artifact_files(store.get_run(run_id).info.artifact_uri) == [
-            "model.txt",
-            "sub/data.txt",
-        ]
-    assert store.get_experiment(exp).lifecycle_stage.value == "deleted"
-
-
-# -- SQLite only: artifact stores and failure handling ---------------------------------------
-
-
 def test_store_failure_keeps_rows_and_a_rerun_finishes(
     sqlite_store: TrackingStore, sqlite_uri: str, tmp_path: Path, artifact_root: Path
 ) -> None:
@@ -477,16 +433,11 @@ def test_proxied_artifacts_need_the_destination_and_partials_are_swept(
     )
     try:
         exp = store.create_experiment("gc-proxied")
-        doomed, kept, registered = (new_run(store, exp) for _ in range(3))
+        doomed, kept = (new_run(store, exp) for _ in range(2))
         assert store.get_run(doomed).info.artifact_uri.startswith(f"modelyard-artifacts:/{exp}/")
-        for run_id in (doomed, kept, registered):
+        for run_id in (doomed, kept):
             put_artifacts(store, run_id, tmp_path, dest)
         store.delete_run(doomed)
-        store.delete_run(registered)
-        # A model version whose source names the destination's own URI protects the run too.
-        source = f"{dest.as_uri()}/{exp}/{registered}/artifacts/model.txt"
-        execute(sqlite_uri, "CREATE TABLE model_versions (source VARCHAR(500))")
-        execute(sqlite_uri, "INSERT INTO model_versions VALUES (:s)", s=source)
         partial = dest / ".modelyard-partial"
         partial.mkdir(exist_ok=True)
         (partial / "old.part").write_bytes(b"x")
@@ -508,8 +459,6 @@ def test_proxied_artifacts_need_the_destination_and_partials_are_swept(
             in result.output
         )
         assert not (dest / exp / doomed).exists()
-        assert f"run {registered} (experiment {exp}): kept" in result.output
-        assert (dest / exp / registered / "artifacts" / "model.txt").exists()
         assert sorted(os.listdir(partial)) == ["new.part"]
         kept_uri = store.get_run(kept).info.artifact_uri
         assert artifact_files(kept_uri, dest) == [

@@ -1,0 +1,122 @@
+"""Aliases: set (a move is one ALIAS_SET event carrying the previous version), delete, resolve."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from modelyard.entities.model_registry import ModelVersion, RegistryEventKind
+from modelyard.errors import AliasNotFound
+from modelyard.registry.engine import Database
+from modelyard.registry.model_registry.common import (
+    ALIASES,
+    MODELS,
+    append_event,
+    fetch_model,
+    fetch_version,
+    now_ms,
+    to_versions,
+)
+from modelyard.registry.tracking.idempotency import write_retrying_conflicts
+
+
+def set_registered_model_alias(
+    db: Database, name: str, alias: str, version: int, *, user_id: str | None
+) -> None:
+    """Point an alias at a live version, moving it; unchanged aliases write nothing.
+
+    Raises:
+        RegisteredModelNotFound: unknown model.
+        ModelVersionNotFound: unknown or deleted version.
+    """
+
+    def fn(conn: Connection) -> None:
+        model = fetch_model(conn, name, for_update=True)
+        fetch_version(conn, name, version)
+        previous = conn.execute(
+            select(ALIASES.c.version).where(
+                ALIASES.c.model_id == model.id, ALIASES.c.alias == alias
+            )
+        ).scalar()
+        if previous == version:
+            return
+        if previous is None:
+            conn.execute(insert(ALIASES).values(model_id=model.id, alias=alias, version=version))
+        else:
+            conn.execute(
+                update(ALIASES)
+                .where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias)
+                .values(version=version)
+            )
+        now = now_ms()
+        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(last_update_time=now))
+        append_event(
+            conn,
+            RegistryEventKind.ALIAS_SET,
+            model_id=model.id,
+            model_name=model.name,
+            user_id=user_id,
+            version=version,
+            alias=alias,
+            previous_version=previous,
+            time=now,
+        )
+
+    write_retrying_conflicts(db, fn)
+
+
+def delete_registered_model_alias(
+    db: Database, name: str, alias: str, *, user_id: str | None
+) -> None:
+    """Remove an alias; a missing alias is a no-op (the model must exist)."""
+
+    def fn(conn: Connection) -> None:
+        model = fetch_model(conn, name, for_update=True)
+        previous = conn.execute(
+            select(ALIASES.c.version).where(
+                ALIASES.c.model_id == model.id, ALIASES.c.alias == alias
+            )
+        ).scalar()
+        if previous is None:
+            return
+        conn.execute(
+            delete(ALIASES).where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias)
+        )
+        now = now_ms()
+        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(last_update_time=now))
+        append_event(
+            conn,
+            RegistryEventKind.ALIAS_DELETED,
+            model_id=model.id,
+            model_name=model.name,
+            user_id=user_id,
+            version=previous,
+            alias=alias,
+            previous_version=previous,
+            time=now,
+        )
+
+    db.run_write(fn)
+
+
+def get_model_version_by_alias(db: Database, name: str, alias: str) -> ModelVersion:
+    """The live version an alias names.
+
+    Raises:
+        RegisteredModelNotFound: unknown model.
+        AliasNotFound: the alias is not set.
+    """
+    with db.read() as conn:
+        model = fetch_model(conn, name)
+        number = conn.execute(
+            select(ALIASES.c.version).where(
+                ALIASES.c.model_id == model.id, ALIASES.c.alias == alias
+            )
+        ).scalar()
+        if number is None:
+            raise AliasNotFound(
+                f"Registered model alias {alias!r} of model {name!r} not found",
+                name=name,
+                alias=alias,
+            )
+        _, row = fetch_version(conn, name, int(number))
+        return to_versions(conn, [row], {model.id: model.name})[0]

@@ -1,0 +1,330 @@
+"""Shared pieces of the SQL registry: tables, row lookups that raise the right NOT_FOUND, row ->
+entity conversion with tags and aliases loaded in bulk, and the event append."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, and_, false, func, insert, select
+
+from modelyard.entities.model_registry import (
+    ModelStage,
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    RegistryEventKind,
+    SignatureMetadata,
+    event_kind_from_number,
+    event_kind_number,
+)
+from modelyard.errors import ModelVersionNotFound, RegisteredModelNotFound
+from modelyard.registry.schema import (
+    TAG_VALUE_PREFIX_LENGTH,
+    ModelVersionFileRow,
+    ModelVersionRow,
+    ModelVersionTagRow,
+    RegisteredModelAliasRow,
+    RegisteredModelRow,
+    RegisteredModelTagRow,
+    RegistryEventRow,
+)
+from modelyard.registry.tracking.runs import now_ms
+
+MODELS: Table = RegisteredModelRow.__table__  # type: ignore[assignment]
+MODEL_TAGS: Table = RegisteredModelTagRow.__table__  # type: ignore[assignment]
+VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
+VERSION_TAGS: Table = ModelVersionTagRow.__table__  # type: ignore[assignment]
+FILES: Table = ModelVersionFileRow.__table__  # type: ignore[assignment]
+ALIASES: Table = RegisteredModelAliasRow.__table__  # type: ignore[assignment]
+EVENTS: Table = RegistryEventRow.__table__  # type: ignore[assignment]
+
+_IN_CHUNK = 1000
+#: A version that is not deleted (the index-friendly spelling on every dialect).
+LIVE = VERSIONS.c.deleted == false()
+_STAGES = {s.value: s for s in ModelStage}
+
+__all__ = [
+    "ALIASES",
+    "EVENTS",
+    "FILES",
+    "LIVE",
+    "MODELS",
+    "MODEL_TAGS",
+    "VERSIONS",
+    "VERSION_TAGS",
+    "ModelRef",
+    "append_event",
+    "chunks",
+    "fetch_model",
+    "fetch_version",
+    "now_ms",
+    "storage_key",
+    "tag_prefix",
+    "to_event",
+    "to_models",
+    "to_versions",
+]
+
+
+def chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> list[list[Any]]:
+    """The values in IN-list sized chunks."""
+    items = list(values)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def storage_key(location: str) -> str:
+    """The indexed key of a storage location: SHA-256 hex of it without trailing slashes."""
+    trimmed = location.rstrip("/") or location
+    return hashlib.sha256(trimmed.encode("utf-8")).hexdigest()
+
+
+def tag_prefix(value: str) -> str:
+    """The indexed prefix of a version tag value."""
+    return value[:TAG_VALUE_PREFIX_LENGTH]
+
+
+def model_not_found(name: str) -> RegisteredModelNotFound:
+    """The error for an unknown model name."""
+    return RegisteredModelNotFound(f"Registered Model with name={name!r} not found", name=name)
+
+
+def version_not_found(name: str, version: int) -> ModelVersionNotFound:
+    """The error for an unknown or deleted version."""
+    return ModelVersionNotFound(
+        f"Model Version (name={name!r}, version={version}) not found", name=name, version=version
+    )
+
+
+def fetch_model(conn: Connection, name: str, *, for_update: bool = False) -> Row[Any]:
+    """The model row by name (locked if asked).
+
+    Raises:
+        RegisteredModelNotFound: unknown name.
+    """
+    stmt = select(MODELS).where(MODELS.c.name == name)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise model_not_found(name)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """The id and name of a registered model."""
+
+    id: int
+    name: str
+
+
+def fetch_version(
+    conn: Connection, name: str, version: int, *, for_update: bool = False
+) -> tuple[ModelRef, Row[Any]]:
+    """(model, live version row) by name and number, in one query.
+
+    With `for_update` only the version row is locked (lock the model row first, with
+    `fetch_model`, where both are needed: that is the order every writer takes them in).
+
+    Raises:
+        ModelVersionNotFound: unknown model, unknown or deleted version.
+    """
+    stmt = (
+        select(VERSIONS, MODELS.c.name.label("model_name"))
+        .join(MODELS, MODELS.c.id == VERSIONS.c.model_id)
+        .where(MODELS.c.name == name, VERSIONS.c.version == version, LIVE)
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=VERSIONS)
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise version_not_found(name, version)
+    return ModelRef(int(row.model_id), str(row.model_name)), row
+
+
+def append_event(
+    conn: Connection,
+    kind: RegistryEventKind,
+    *,
+    model_id: int,
+    model_name: str,
+    user_id: str | None,
+    time: int | None = None,
+    version: int | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    alias: str | None = None,
+    previous_version: int | None = None,
+    new_model_name: str | None = None,
+) -> None:
+    """Append one event row in the caller's transaction."""
+    conn.execute(
+        insert(EVENTS).values(
+            kind=event_kind_number(kind),
+            time=now_ms() if time is None else time,
+            user_id=user_id,
+            model_id=model_id,
+            model_name=model_name,
+            version=version,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            alias=alias,
+            previous_version=previous_version,
+            new_model_name=new_model_name,
+        )
+    )
+
+
+def to_event(row: Row[Any]) -> RegistryEvent:
+    """An event row as the domain type."""
+    return RegistryEvent(
+        event_id=int(row.id),
+        kind=event_kind_from_number(int(row.kind)),
+        time=int(row.time),
+        user_id=row.user_id,
+        model_name=row.model_name,
+        version=row.version,
+        from_stage=row.from_stage,
+        to_stage=row.to_stage,
+        alias=row.alias,
+        previous_version=row.previous_version,
+        new_model_name=row.new_model_name,
+        user_verified=False,
+    )
+
+
+def _signature(row: Row[Any]) -> SignatureMetadata | None:
+    parts = (row.signature_inputs, row.signature_outputs, row.signature_params)
+    if all(p is None for p in parts):
+        return None
+    return SignatureMetadata(*parts)
+
+
+def _version(row: Row[Any], name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+    return ModelVersion(
+        name=name,
+        version=int(row.version),
+        creation_timestamp=int(row.creation_time),
+        last_updated_timestamp=int(row.last_update_time),
+        user_id=row.user_id,
+        current_stage=_STAGES.get(row.stage) or ModelStage(row.stage),
+        description=row.description,
+        source=row.source,
+        run_id=row.run_id,
+        run_link=row.run_link,
+        status=row.status,
+        status_message=row.status_message,
+        tags=tags,
+        aliases=sorted(aliases),
+        storage_location=row.storage_location,
+        signature=_signature(row),
+        input_example_path=row.input_example_path,
+        file_count=int(row.file_count),
+        content_digest=row.content_digest,
+    )
+
+
+def to_versions(
+    conn: Connection, rows: Sequence[Row[Any]], names: dict[int, str] | None = None
+) -> list[ModelVersion]:
+    """Version rows as entities, with their tags and aliases (loaded in bulk).
+
+    `names` maps model id -> name; models missing from it are looked up.
+    """
+    if not rows:
+        return []
+    names = dict(names or {})
+    missing = sorted({r.model_id for r in rows} - set(names))
+    for chunk in chunks(missing):
+        for model_id, name in conn.execute(
+            select(MODELS.c.id, MODELS.c.name).where(MODELS.c.id.in_(chunk))
+        ):
+            names[model_id] = name
+    tags: dict[int, dict[str, str]] = {r.id: {} for r in rows}
+    for chunk in chunks(list(tags)):
+        for version_id, key, value in conn.execute(
+            select(VERSION_TAGS.c.version_id, VERSION_TAGS.c.key, VERSION_TAGS.c.value).where(
+                VERSION_TAGS.c.version_id.in_(chunk)
+            )
+        ):
+            tags[version_id][key] = value
+    aliases: dict[tuple[int, int], list[str]] = {}
+    for chunk in chunks(sorted({r.model_id for r in rows})):
+        for model_id, alias, number in conn.execute(
+            select(ALIASES.c.model_id, ALIASES.c.alias, ALIASES.c.version).where(
+                ALIASES.c.model_id.in_(chunk)
+            )
+        ):
+            aliases.setdefault((model_id, number), []).append(alias)
+    return [
+        _version(r, names[r.model_id], tags[r.id], aliases.get((r.model_id, r.version), []))
+        for r in rows
+    ]
+
+
+def latest_version_rows(conn: Connection, model_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+    """model id -> the highest non-deleted version row of each stage, ordered by stage."""
+    out: dict[int, list[Row[Any]]] = {m: [] for m in model_ids}
+    order = {s.value: i for i, s in enumerate(ModelStage)}
+    for chunk in chunks(list(model_ids)):
+        best = (
+            select(
+                VERSIONS.c.model_id.label("m"),
+                VERSIONS.c.stage.label("s"),
+                func.max(VERSIONS.c.version).label("v"),
+            )
+            .where(VERSIONS.c.model_id.in_(chunk), LIVE)
+            .group_by(VERSIONS.c.model_id, VERSIONS.c.stage)
+            .subquery()
+        )
+        stmt = select(VERSIONS).join(
+            best, and_(VERSIONS.c.model_id == best.c.m, VERSIONS.c.version == best.c.v)
+        )
+        for row in conn.execute(stmt):
+            out[row.model_id].append(row)
+    for rows in out.values():
+        rows.sort(key=lambda r: order.get(r.stage, len(order)))
+    return out
+
+
+def to_models(conn: Connection, rows: Sequence[Row[Any]]) -> list[RegisteredModel]:
+    """Model rows as entities, with tags, aliases and latest versions (loaded in bulk)."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    names = {r.id: r.name for r in rows}
+    tags: dict[int, dict[str, str]] = {i: {} for i in ids}
+    aliases: dict[int, dict[str, int]] = {i: {} for i in ids}
+    for chunk in chunks(ids):
+        for model_id, key, value in conn.execute(
+            select(MODEL_TAGS.c.model_id, MODEL_TAGS.c.key, MODEL_TAGS.c.value).where(
+                MODEL_TAGS.c.model_id.in_(chunk)
+            )
+        ):
+            tags[model_id][key] = value
+        for model_id, alias, number in conn.execute(
+            select(ALIASES.c.model_id, ALIASES.c.alias, ALIASES.c.version).where(
+                ALIASES.c.model_id.in_(chunk)
+            )
+        ):
+            aliases[model_id][alias] = int(number)
+    latest = latest_version_rows(conn, ids)
+    flat = [row for i in ids for row in latest[i]]
+    versions = iter(to_versions(conn, flat, names))
+    latest_entities = {i: [next(versions) for _ in latest[i]] for i in ids}
+    return [
+        RegisteredModel(
+            name=r.name,
+            creation_timestamp=int(r.creation_time),
+            last_updated_timestamp=int(r.last_update_time),
+            user_id=r.user_id,
+            description=r.description,
+            tags=tags[r.id],
+            aliases=dict(sorted(aliases[r.id].items())),
+            latest_versions=latest_entities[r.id],
+        )
+        for r in rows
+    ]
