@@ -15,7 +15,7 @@ Pure logic: no grpc, no fsspec, no network.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from modelyard.errors import InvalidArgument, PermissionDenied
@@ -99,8 +99,18 @@ def _segments(location: str, path: str) -> tuple[str, ...]:
     """Split a URI path ("" or "/a/b" or "/a/b/") into checked segments."""
     if not path:
         return ()
+    return path_segments(location, path, _invalid)
+
+
+def path_segments(
+    value: str, path: str, invalid: Callable[[str, str], InvalidArgument]
+) -> tuple[str, ...]:
+    """Split an absolute path ("/a/b" or "/a/b/") into segments; no "", "." or "..".
+
+    Errors are built by `invalid(value, why)`, so each caller names what it checks.
+    """
     if not path.startswith("/"):
-        raise _invalid(location, "the path must start with '/'")
+        raise invalid(value, "the path must start with '/'")
     body = path[1:]
     if body.endswith("/"):
         body = body[:-1]
@@ -109,9 +119,9 @@ def _segments(location: str, path: str) -> tuple[str, ...]:
     parts = tuple(body.split("/"))
     for part in parts:
         if part == "":
-            raise _invalid(location, "empty path segment ('//')")
+            raise invalid(value, "empty path segment ('//')")
         if part in (".", ".."):
-            raise _invalid(location, f"{part!r} path segment")
+            raise invalid(value, f"{part!r} path segment")
     return parts
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 
 from modelyard.artifacts.paths import clean_path
 from modelyard.artifacts.store import CHUNK_SIZE, ArtifactEntry, ArtifactStore
-from modelyard.errors import InvalidArgument, NotFound
+from modelyard.errors import ArtifactProtected, InvalidArgument, NotFound
 from modelyard.v1 import artifacts_pb2 as pb
 from modelyard.v1 import artifacts_pb2_grpc as pb_grpc
 
@@ -28,6 +28,10 @@ MAX_CHUNK_BYTES = 4 * 1024 * 1024 - 1024
 logger = logging.getLogger("modelyard.server.artifacts")
 
 Ctx = grpc.ServicerContext
+
+#: destination-relative path -> (model name, version) of the live versions whose files are at,
+#: under or above it.
+ProtectedPaths = Callable[[str], list[tuple[str, int]]]
 
 
 class _StreamCancelled(Exception):
@@ -52,12 +56,41 @@ def entry_to_pb(entry: ArtifactEntry) -> pb.ArtifactInfo:
 class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
     """modelyard.v1.ArtifactService over one ArtifactStore (the server's destination)."""
 
-    def __init__(self, store: ArtifactStore, *, chunk_size: int = CHUNK_SIZE) -> None:
-        """Serve `store`; downloads send chunks of `chunk_size` bytes."""
+    def __init__(
+        self,
+        store: ArtifactStore,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        protected: ProtectedPaths | None = None,
+    ) -> None:
+        """Serve `store`; downloads send chunks of `chunk_size` bytes.
+
+        `protected` names the registered versions backing a path: uploads to and deletes of
+        such paths are refused (ArtifactProtected) before anything is written.
+        """
         if not 0 < chunk_size <= MAX_CHUNK_BYTES:
             raise ValueError(f"chunk_size must be 1 to {MAX_CHUNK_BYTES}, got {chunk_size}")
         self.store = store
         self.chunk_size = chunk_size
+        self.protected = protected
+
+    def _refuse_protected(self, path: str, action: str) -> None:
+        """Raise ArtifactProtected when registered model versions are backed by `path`."""
+        if self.protected is None:
+            return
+        backing = self.protected(path)
+        if not backing:
+            return
+        name, version = backing[0]
+        listed = ", ".join(f"{n!r} version {v}" for n, v in backing[:5])
+        more = f" and {len(backing) - 5} more" if len(backing) > 5 else ""
+        raise ArtifactProtected(
+            f"cannot {action} artifact {path!r}: it backs registered model {listed}{more}; "
+            "delete the model version first",
+            path=path,
+            model=name,
+            version=version,
+        )
 
     def UploadArtifact(
         self, request_iterator: Iterator[pb.UploadArtifactRequest], context: Ctx
@@ -73,6 +106,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
                 part=str(part),
             )
         path = clean_path(first.header.path)
+        self._refuse_protected(path, "overwrite")
         try:
             return self._receive(path, request_iterator, context)
         except (grpc.RpcError, _StreamCancelled) as exc:
@@ -187,7 +221,9 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
                 "the destination root cannot be deleted: name a file or directory below it",
                 path=request.path,
             )
-        self.store.delete(clean_path(request.path))
+        path = clean_path(request.path)
+        self._refuse_protected(path, "delete")
+        self.store.delete(path)
         return pb.DeleteArtifactsResponse()
 
     def StatArtifact(

@@ -9,6 +9,7 @@ call the server already applied writes nothing twice.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,3 +129,39 @@ def call_with_retries(
                 raise
             sleep(policy.delay(attempt))
             attempt += 1
+
+
+class GrpcConnection:
+    """What every gRPC-backed store shares: the channel (its own, or lent by the caller), the
+    per-call deadline, retries of UNAVAILABLE, and error mapping to domain exceptions."""
+
+    def __init__(
+        self, uri: str, *, config: ClientConfig | None = None, channel: grpc.Channel | None = None
+    ) -> None:
+        """Open a channel for `uri`, or use `channel` (which the caller keeps and closes)."""
+        self.uri = uri
+        self.config = config or client_config()
+        self._channel = channel if channel is not None else create_channel(uri, self.config)
+        self._owns_channel = channel is None
+        self._timeout = self.config.grpc_timeout if self.config.grpc_timeout > 0 else None
+        self._retry = RetryPolicy(max_retries=max(0, self.config.grpc_max_retries))
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        """Invoke a stub method with the deadline and retries; raise domain errors."""
+        from modelyard.wire.status import error_from_rpc
+
+        try:
+            return call_with_retries(lambda: method(request, timeout=self._timeout), self._retry)
+        except grpc.RpcError as err:
+            raise error_from_rpc(err) from None
+
+    def close(self) -> None:
+        """Close the channel (when this object opened it)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._owns_channel:
+            self._channel.close()

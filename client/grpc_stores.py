@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import grpc
 
-from modelyard.client.channel import RetryPolicy, call_with_retries, create_channel
-from modelyard.config import ClientConfig, client_config
+from modelyard.client.channel import GrpcConnection, call_with_retries
+from modelyard.config import ClientConfig
 from modelyard.entities import (
     Experiment,
     Metric,
@@ -41,7 +40,7 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-class GrpcTrackingStore(TrackingStore):
+class GrpcTrackingStore(GrpcConnection, TrackingStore):
     """A TrackingStore that talks to a modelyard server (grpc:// or grpcs://)."""
 
     def __init__(
@@ -52,33 +51,9 @@ class GrpcTrackingStore(TrackingStore):
         config: ClientConfig | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
-        self.uri = uri
+        GrpcConnection.__init__(self, uri, config=config, channel=channel)
         self.options = options or StoreOptions()
-        self.config = config or client_config()
-        self._channel = channel if channel is not None else create_channel(uri, self.config)
-        self._owns_channel = channel is None
         self._stub = pb_grpc.TrackingServiceStub(self._channel)  # type: ignore[no-untyped-call]
-        self._timeout = self.config.grpc_timeout if self.config.grpc_timeout > 0 else None
-        self._retry = RetryPolicy(max_retries=max(0, self.config.grpc_max_retries))
-        self._lock = threading.Lock()
-        self._closed = False
-
-    # -- plumbing ----------------------------------------------------------------------
-    def _call(self, method: Callable[..., Any], request: Any) -> Any:
-        """Invoke a stub method with the deadline and retries; raise domain errors."""
-        try:
-            return call_with_retries(lambda: method(request, timeout=self._timeout), self._retry)
-        except grpc.RpcError as err:
-            raise error_from_rpc(err) from None
-
-    def close(self) -> None:
-        """Close the channel (when this store opened it)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        if self._owns_channel:
-            self._channel.close()
 
     # -- experiments -------------------------------------------------------------------
     def create_experiment(

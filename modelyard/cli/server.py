@@ -25,6 +25,21 @@ def _check_allowed_roots(
     return value
 
 
+def _check_model_sources(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Refuse an --allowed-model-sources value that does not parse as a model-source root."""
+    from modelyard.artifacts.model_sources import parse_source
+    from modelyard.errors import ModelyardError
+
+    for root in value:
+        try:
+            parse_source(root)
+        except ModelyardError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 @click.command("server")
 @click.option(
     "--backend-store-uri",
@@ -100,6 +115,24 @@ def _check_allowed_roots(
     "plain paths and http(s): never are.",
 )
 @click.option(
+    "--allowed-model-sources",
+    multiple=True,
+    callback=_check_model_sources,
+    metavar="URI",
+    help="A root (s3://bucket/prefix, wasbs://..., modelyard-artifacts:/prefix or a local "
+    "path of this server) under which a model version may be registered without a run "
+    "(repeatable). A version with a run must lie inside that run's artifacts; without one "
+    "and without a matching root it is refused.",
+)
+@click.option(
+    "--max-watches",
+    type=click.IntRange(min=0),
+    default=16,
+    show_default=True,
+    help="Registry event watches served at once, on their own threads beside --workers; "
+    "past it a watch is RESOURCE_EXHAUSTED.",
+)
+@click.option(
     "--s3-endpoint-url",
     envvar="MODELYARD_S3_ENDPOINT_URL",
     show_envvar=True,
@@ -145,6 +178,8 @@ def server_command(
     serve_artifacts: bool,
     artifacts_only: bool,
     allowed_artifact_roots: tuple[str, ...],
+    allowed_model_sources: tuple[str, ...],
+    max_watches: int,
     s3_endpoint_url: str | None,
     tls_cert: str | None,
     tls_key: str | None,
@@ -172,6 +207,8 @@ def server_command(
         serve_artifacts=serve_artifacts,
         artifacts_only=artifacts_only,
         allowed_artifact_roots=tuple(allowed_artifact_roots),
+        allowed_model_sources=tuple(allowed_model_sources),
+        max_watches=max_watches,
         s3_endpoint_url=s3_endpoint_url or None,
         tls_cert=tls_cert,
         tls_key=tls_key,

@@ -1,5 +1,6 @@
 """The --artifacts-only server: the ArtifactService over the destination, health and
-reflection, and a TrackingService that answers UNIMPLEMENTED naming the mode. No database.
+reflection, and a TrackingService and a ModelRegistryService that answer UNIMPLEMENTED naming
+the mode. No database.
 
 This module must not import SQLAlchemy or the metadata store (checked by a test).
 """
@@ -10,9 +11,11 @@ import grpc
 
 from modelyard.server.assembly import (
     ARTIFACT_SERVICE,
+    REGISTRY_SERVICE,
     ServerBundle,
     add_artifact_service,
     add_health_and_reflection,
+    add_refusing_registry_service,
     bind,
     new_server,
     open_artifact_store,
@@ -26,6 +29,9 @@ TRACKING_SERVICE = pb.DESCRIPTOR.services_by_name["TrackingService"].full_name
 MODE = "artifacts-only"
 UNAVAILABLE_MESSAGE = (
     "this server runs with --artifacts-only: the tracking service is not available"
+)
+REGISTRY_UNAVAILABLE_MESSAGE = (
+    "this server runs with --artifacts-only: the model registry service is not available"
 )
 
 
@@ -46,11 +52,12 @@ def build(settings: ServerSettings) -> ServerBundle:
     pb_grpc.add_TrackingServiceServicer_to_server(  # type: ignore[no-untyped-call]
         refusing_tracking_servicer(), server
     )
+    add_refusing_registry_service(server, REGISTRY_UNAVAILABLE_MESSAGE, mode=MODE)
     add_artifact_service(server, store)
-    # Reflection lists the TrackingService (it answers, with UNIMPLEMENTED); health reports
-    # only the ArtifactService SERVING.
+    # Reflection lists the TrackingService and the ModelRegistryService (they answer, with
+    # UNIMPLEMENTED); health reports only the ArtifactService SERVING.
     health = add_health_and_reflection(
-        server, [TRACKING_SERVICE, ARTIFACT_SERVICE], serving=[ARTIFACT_SERVICE]
+        server, [TRACKING_SERVICE, REGISTRY_SERVICE, ARTIFACT_SERVICE], serving=[ARTIFACT_SERVICE]
     )
     port = bind(server, settings)
     return ServerBundle(

@@ -22,7 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from modelyard.errors import Unimplemented
 from modelyard.server.interceptors import ErrorInterceptor
 from modelyard.server.settings import ServerSettings
-from modelyard.v1 import artifacts_pb2
+from modelyard.v1 import artifacts_pb2, registry_pb2
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelyard.artifacts.store import ArtifactStore
@@ -31,6 +31,8 @@ logger = logging.getLogger("modelyard.server")
 
 #: Full name of the ArtifactService, for health and reflection.
 ARTIFACT_SERVICE = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+#: Full name of the ModelRegistryService, for health and reflection.
+REGISTRY_SERVICE = registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"].full_name
 
 #: Partial uploads older than this are orphans (their server died) and are removed at start-up.
 #: An hour is far longer than any upload stalls without progress while its server runs, and
@@ -56,7 +58,7 @@ class ServerBundle:
 
     server: grpc.Server
     port: int
-    health: health.HealthServicer
+    health: ShutdownAwareHealth
     closers: list[Callable[[], None]] = field(default_factory=list)
     info: dict[str, object] = field(default_factory=dict)
     """What the start-up log line reports (mode, destination, ...)."""
@@ -69,13 +71,18 @@ class ServerBundle:
 
 
 def new_server(settings: ServerSettings) -> grpc.Server:
-    """A grpc.Server with a bounded worker pool and the error interceptor."""
-    executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="modelyard-rpc")
+    """A grpc.Server with a bounded pool and the error interceptor.
+
+    The pool has `workers` threads for ordinary calls plus one per registry watch the server
+    allows (`settings.threads`), so open watches never take the ordinary workers.
+    """
+    executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="modelyard-rpc")
+    extra = settings.threads - settings.workers
     return grpc.server(
         executor,
         interceptors=[ErrorInterceptor()],
         options=SERVER_OPTIONS,
-        maximum_concurrent_rpcs=max(4 * settings.workers, 64),
+        maximum_concurrent_rpcs=max(4 * settings.workers, 64) + extra,
     )
 
 
@@ -103,11 +110,33 @@ def bind(server: grpc.Server, settings: ServerSettings) -> int:
     return port
 
 
+class ShutdownAwareHealth(health.HealthServicer):
+    """The health servicer; entering graceful shutdown also runs the registered hooks.
+
+    The server runner calls `enter_graceful_shutdown()` before stopping the server, so hooks
+    (ending open registry watches) run before the grace period, not after it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(experimental_non_blocking=True)
+        self.on_shutdown: list[Callable[[], None]] = []
+
+    def enter_graceful_shutdown(self) -> None:
+        """Report NOT_SERVING everywhere, then run the shutdown hooks (each once)."""
+        super().enter_graceful_shutdown()
+        hooks, self.on_shutdown = self.on_shutdown, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # a failing hook must not stop the shutdown
+                logger.warning("a shutdown hook failed", exc_info=True)
+
+
 def add_health_and_reflection(
     server: grpc.Server, service_names: Sequence[str], *, serving: Sequence[str] | None = None
-) -> health.HealthServicer:
+) -> ShutdownAwareHealth:
     """Register grpc.health.v1 ("" and `serving`, default all services, SERVING) and reflection."""
-    servicer = health.HealthServicer(experimental_non_blocking=True)
+    servicer = ShutdownAwareHealth()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     for name in service_names if serving is None else serving:
@@ -166,13 +195,33 @@ def sweep_orphans(store: ArtifactStore, older_than_s: float = ORPHAN_UPLOAD_AGE_
     return removed
 
 
-def add_artifact_service(server: grpc.Server, store: ArtifactStore) -> None:
-    """Register the ArtifactService over `store`."""
+def add_artifact_service(
+    server: grpc.Server,
+    store: ArtifactStore,
+    *,
+    protected: Callable[[str], list[tuple[str, int]]] | None = None,
+) -> None:
+    """Register the ArtifactService over `store` (refusing writes to `protected` paths)."""
     from modelyard.artifacts.servicer import ArtifactServicer
     from modelyard.v1 import artifacts_pb2_grpc
 
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        ArtifactServicer(store), server
+        ArtifactServicer(store, protected=protected), server
+    )
+
+
+def add_refusing_registry_service(server: grpc.Server, message: str, *, mode: str) -> None:
+    """Register a ModelRegistryService that answers every call UNIMPLEMENTED naming the mode."""
+    from modelyard.v1 import registry_pb2, registry_pb2_grpc
+
+    servicer = refusing_servicer(
+        registry_pb2_grpc.ModelRegistryServiceServicer,
+        registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+        message,
+        mode=mode,
+    )
+    registry_pb2_grpc.add_ModelRegistryServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        servicer, server
     )
 
 

@@ -1,34 +1,66 @@
-"""The full server: TrackingService over the metadata database, the ArtifactService over the
-destination (or a refusing one with --no-serve-artifacts), health and reflection."""
+"""The full server: TrackingService and ModelRegistryService over the metadata database, the
+ArtifactService over the destination (or a refusing one with --no-serve-artifacts), health
+and reflection.
+
+Registration reads model files through `FsspecSourceInspector`: the destination for
+`modelyard-artifacts:/` sources, fsspec for the rest, the operator's --allowed-model-sources
+for versions without a run. The ArtifactService refuses to overwrite or delete files that
+back a live model version (asked of the registry store for each upload and delete).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
+from modelyard.artifact_uris import join_artifact_uri
+from modelyard.artifacts.filesystems import StorageOptions
 from modelyard.artifacts.locations import ArtifactRootPolicy
+from modelyard.artifacts.model_sources import FsspecSourceInspector, insecure_artifact_channel
+from modelyard.config import client_config
+from modelyard.registry.registry_servicer import ModelRegistryServicer
 from modelyard.registry.servicers import TrackingServicer
+from modelyard.registry_stores import RegistryStore
 from modelyard.server.assembly import (
     ARTIFACT_SERVICE,
+    REGISTRY_SERVICE,
     ServerBundle,
     add_artifact_service,
     add_health_and_reflection,
     add_refusing_artifact_service,
+    add_refusing_registry_service,
     bind,
     new_server,
     open_artifact_store,
 )
-from modelyard.server.settings import ServerSettings
-from modelyard.store_registry import tracking_store_for_uri
+from modelyard.server.settings import PROXIED_ARTIFACT_ROOT, ServerSettings
+from modelyard.store_registry import (
+    registry_registry,
+    registry_store_for_uri,
+    tracking_store_for_uri,
+    uri_scheme,
+)
 from modelyard.stores import StoreOptions
+from modelyard.v1 import registry_pb2_grpc
 from modelyard.v1 import tracking_pb2 as pb
 from modelyard.v1 import tracking_pb2_grpc as pb_grpc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelyard.artifacts.store import ArtifactStore
 
 TRACKING_SERVICE = pb.DESCRIPTOR.services_by_name["TrackingService"].full_name
 
 MODE = "full"
 NO_SERVE_ARTIFACTS_MODE = "no-serve-artifacts"
+NO_REGISTRY_MODE = "no-registry"
+NO_REGISTRY_MESSAGE = (
+    "the backend store of this server ({scheme}:) offers no model registry: the model "
+    "registry service is not available"
+)
 NO_SERVE_ARTIFACTS_MESSAGE = (
     "this server runs with --no-serve-artifacts: the artifact service is not available; "
     "clients read and write artifacts at their experiment's artifact location directly"
@@ -47,6 +79,59 @@ def artifact_root_policy(settings: ServerSettings) -> ArtifactRootPolicy:
     if settings.effective_default_artifact_root:
         implicit.append(settings.effective_default_artifact_root)
     return ArtifactRootPolicy(settings.allowed_artifact_roots, implicit_roots=implicit)
+
+
+def source_inspector(
+    settings: ServerSettings, artifact_store: ArtifactStore | None
+) -> FsspecSourceInspector:
+    """The server's model-source inspector: its destination and --allowed-model-sources."""
+    return FsspecSourceInspector(
+        destination=artifact_store,
+        allowed_roots=settings.allowed_model_sources,
+        storage_options=StorageOptions(s3_endpoint_url=settings.s3_endpoint_url),
+        artifact_channel=artifact_server_channel(settings),
+    )
+
+
+def artifact_server_channel(settings: ServerSettings) -> Callable[[str], grpc.Channel]:
+    """How this server reaches a separate artifact server ("host:port") to hash a model.
+
+    A server that speaks TLS expects its artifact server to speak it too, verified against
+    the system roots or MODELYARD_TLS_CA_FILE; a plaintext server uses plaintext.
+    """
+    if not settings.tls_cert:
+        return insecure_artifact_channel
+    ca_file = client_config().tls_ca_file
+    roots = Path(ca_file).read_bytes() if ca_file else None
+
+    def secure(address: str) -> grpc.Channel:
+        return grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=roots))
+
+    return secure
+
+
+def protected_paths(
+    registry: RegistryStore, artifact_store: ArtifactStore
+) -> Callable[[str], list[tuple[str, int]]]:
+    """destination-relative path -> the live versions backing it (at, under or above it).
+
+    Versions registered from the destination hold `modelyard-artifacts:/<path>`; those whose
+    run points straight into an object-store destination hold its direct URI, asked too.
+    """
+    direct_root = None if artifact_store.is_local else artifact_store.root_uri
+
+    def backing(path: str) -> list[tuple[str, int]]:
+        uris = [join_artifact_uri(PROXIED_ARTIFACT_ROOT, path)]
+        if direct_root is not None:
+            uris.append(join_artifact_uri(direct_root, path))
+        found: list[tuple[str, int]] = []
+        for uri in uris:
+            for item in registry.versions_backing(uri):
+                if item not in found:
+                    found.append(item)
+        return found
+
+    return backing
 
 
 def build(settings: ServerSettings) -> ServerBundle:
@@ -68,32 +153,58 @@ def build(settings: ServerSettings) -> ServerBundle:
     artifact_store = open_artifact_store(settings) if settings.serve_artifacts else None
     if artifact_store is not None:
         info["artifacts_destination"] = artifact_store.root_uri
+    inspector = source_inspector(settings, artifact_store)
     store = tracking_store_for_uri(
         settings.backend_store_uri,
         StoreOptions(default_artifact_root=default_root),
     )
+    closers: list[Callable[[], None]] = [store.close]
     try:
         server = new_server(settings)
         pb_grpc.add_TrackingServiceServicer_to_server(  # type: ignore[no-untyped-call]
             TrackingServicer(store, check_artifact_location=policy.check), server
         )
+        services = [TRACKING_SERVICE, REGISTRY_SERVICE, ARTIFACT_SERVICE]
+        serving = [TRACKING_SERVICE]
+        registry: RegistryStore | None = None
+        registry_servicer: ModelRegistryServicer | None = None
+        scheme = uri_scheme(settings.backend_store_uri)
+        if scheme in registry_registry:
+            registry = registry_store_for_uri(
+                settings.backend_store_uri,
+                StoreOptions(default_artifact_root=default_root, source_inspector=inspector),
+            )
+            closers.append(registry.close)
+            registry_servicer = ModelRegistryServicer(registry, max_watches=settings.max_watches)
+            closers.insert(0, registry_servicer.close)
+            registry_pb2_grpc.add_ModelRegistryServiceServicer_to_server(  # type: ignore[no-untyped-call]
+                registry_servicer, server
+            )
+            serving.append(REGISTRY_SERVICE)
+        else:  # a third-party tracking store without a registry
+            add_refusing_registry_service(
+                server, NO_REGISTRY_MESSAGE.format(scheme=scheme), mode=NO_REGISTRY_MODE
+            )
         if artifact_store is not None:
-            add_artifact_service(server, artifact_store)
-            serving = [TRACKING_SERVICE, ARTIFACT_SERVICE]
+            protected = protected_paths(registry, artifact_store) if registry else None
+            add_artifact_service(server, artifact_store, protected=protected)
+            serving.append(ARTIFACT_SERVICE)
         else:
             add_refusing_artifact_service(
                 server, NO_SERVE_ARTIFACTS_MESSAGE, mode=NO_SERVE_ARTIFACTS_MODE
             )
-            serving = [TRACKING_SERVICE]
-        health = add_health_and_reflection(
-            server, [TRACKING_SERVICE, ARTIFACT_SERVICE], serving=serving
-        )
+        health = add_health_and_reflection(server, services, serving=serving)
+        if registry_servicer is not None:
+            health.on_shutdown.append(registry_servicer.close)
         port = bind(server, settings)
     except BaseException:
-        store.close()
+        for close in closers:
+            close()
         raise
     info["allowed_artifact_roots"] = list(policy.roots)
-    return ServerBundle(server=server, port=port, health=health, closers=[store.close], info=info)
+    info["allowed_model_sources"] = list(inspector.allowed_roots)
+    info["max_watches"] = settings.max_watches
+    return ServerBundle(server=server, port=port, health=health, closers=closers, info=info)
 
 
 def build_server(settings: ServerSettings) -> tuple[grpc.Server, int]:

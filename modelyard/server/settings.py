@@ -41,6 +41,10 @@ class ServerSettings:
     """Serve only artifacts: no database, the TrackingService answers UNIMPLEMENTED."""
     allowed_artifact_roots: tuple[str, ...] = ()
     """Other locations experiments may point at."""
+    allowed_model_sources: tuple[str, ...] = ()
+    """Roots a model version may be registered from without a run (--allowed-model-sources)."""
+    max_watches: int = 16
+    """Registry event watches served at once, on threads beside the `workers`."""
     s3_endpoint_url: str | None = None
     """S3 endpoint for the destination (MinIO, any S3-compatible store); None = AWS default."""
     tls_cert: str | None = None
@@ -57,6 +61,8 @@ class ServerSettings:
             raise ValueError(f"port must be 0 to 65535, got {self.port}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.max_watches < 0:
+            raise ValueError(f"max_watches must be >= 0, got {self.max_watches}")
         if self.grace_seconds < 0:
             raise ValueError(f"grace_seconds must be >= 0, got {self.grace_seconds}")
         if self.artifacts_only and not self.serve_artifacts:
@@ -68,6 +74,11 @@ class ServerSettings:
                 f"the S3 endpoint URL must start with http:// or https://, "
                 f"got {self.s3_endpoint_url!r}"
             )
+
+    @property
+    def threads(self) -> int:
+        """Threads of the server's pool: the workers, plus one per watch in the full mode."""
+        return self.workers + (0 if self.artifacts_only else self.max_watches)
 
     @property
     def resolved_artifacts_destination(self) -> str:

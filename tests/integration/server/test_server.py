@@ -380,8 +380,10 @@ ARTIFACTS_ONLY_PROBE = textwrap.dedent(
 
     def probe():
         sys.stdin.readline()
-        unwanted = ("sqlalchemy", "alembic", "modelyard.registry", "modelyard.server.full")
-        loaded = sorted(m for m in sys.modules if m.startswith(unwanted))
+        unwanted = ("sqlalchemy", "alembic", "modelyard.registry.", "modelyard.server.full")
+        loaded = sorted(
+            m for m in sys.modules if m.startswith(unwanted) or m == "modelyard.registry"
+        )
         print("LOADED " + ",".join(loaded), flush=True)
 
     threading.Thread(target=probe, daemon=True).start()
