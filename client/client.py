@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelyard.client.batching import AsyncLogger, RunOperations, new_request_id, split_batch
 from modelyard.client.context import PARENT_RUN_ID, RUN_NAME, USER
+from modelyard.client.registry_client import RegistryClientMixin
 from modelyard.client.tracking_uri import get_tracking_uri, store_uri
 from modelyard.config import client_config
 from modelyard.entities import (
@@ -156,7 +157,7 @@ def _backend_for(uri: str) -> _Backend:
     return backend
 
 
-class Client:
+class Client(RegistryClientMixin):
     """Explicit-id access to experiments, runs, params, metrics and tags.
 
     `Client(tracking_uri=None)` uses `get_tracking_uri()` at construction time.

@@ -1,4 +1,4 @@
-"""The `modelyard` command line: server, db upgrade, gc, experiments, runs and artifacts.
+"""The `modelyard` command line: server, db upgrade, gc, experiments, runs, artifacts, models.
 
 Each subcommand lives in its own module; importing this package loads neither SQLAlchemy nor a
 server mode (the `server` command imports only the mode its flags select).
@@ -12,6 +12,7 @@ from modelyard.cli.app import ModelyardGroup
 from modelyard.cli.artifacts import artifacts_group
 from modelyard.cli.db import db_group
 from modelyard.cli.gc import gc_command
+from modelyard.cli.models import models_group
 from modelyard.cli.server import server_command
 from modelyard.cli.tracking import experiments_group, runs_group
 
@@ -28,6 +29,7 @@ cli.add_command(gc_command)
 cli.add_command(experiments_group)
 cli.add_command(runs_group)
 cli.add_command(artifacts_group)
+cli.add_command(models_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,18 +9,37 @@ from typing import Any
 
 import click
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import Code, ModelyardError
+
+#: Exit status per error code, so scripts can tell "not found" from "refused" without parsing
+#: messages. 2 is also click's status for a usage error; anything unlisted exits 1.
+EXIT_CODES: Mapping[Code, int] = {
+    Code.INVALID_ARGUMENT: 2,
+    Code.NOT_FOUND: 3,
+    Code.ALREADY_EXISTS: 4,
+    Code.FAILED_PRECONDITION: 5,
+    Code.PERMISSION_DENIED: 6,
+    Code.UNAVAILABLE: 7,
+}
+
+
+class DomainError(click.ClickException):
+    """A ModelyardError as a one-line CLI message with the exit status of its code."""
+
+    def __init__(self, exc: ModelyardError) -> None:
+        super().__init__(f"{type(exc).__name__}: {exc.message}")
+        self.exit_code = EXIT_CODES.get(exc.code, 1)
 
 
 class ModelyardGroup(click.Group):
-    """A click group whose commands report ModelyardError as a one-line message, exit 1."""
+    """A click group whose commands report ModelyardError as one line, exit by EXIT_CODES."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, turning domain errors into click errors."""
         try:
             return super().invoke(ctx)
         except ModelyardError as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc.message}") from exc
+            raise DomainError(exc) from exc
 
 
 def jsonable(value: Any) -> Any:

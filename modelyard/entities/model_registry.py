@@ -12,6 +12,31 @@ from enum import IntEnum, StrEnum
 
 from modelyard.entities.experiment import Experiment
 from modelyard.entities.run import Run
+from modelyard.errors import InvalidArgument
+
+#: Largest version number (a signed 64-bit column).
+MAX_MODEL_VERSION = 2**63 - 1
+
+
+def parse_model_version(value: object) -> int:
+    """A version number from an int or a digit string ("3"); positive.
+
+    Raises:
+        InvalidArgument: anything else (bools, floats, "v3", "latest", 0, negatives), naming it.
+    """
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        number = None
+    if number is None or not 1 <= number <= MAX_MODEL_VERSION:
+        raise InvalidArgument(
+            f"invalid model version {value!r}: a version is a positive integer", version=value
+        )
+    return number
 
 
 class ModelStage(StrEnum):
@@ -26,6 +51,26 @@ class ModelStage(StrEnum):
     def active(cls) -> tuple[ModelStage, ...]:
         """The stages `archive_existing_versions` may be used with."""
         return (cls.STAGING, cls.PRODUCTION)
+
+    @classmethod
+    def parse(cls, value: object) -> ModelStage:
+        """The stage named by a case-insensitive string ("production" -> Production).
+
+        Raises:
+            InvalidArgument: empty or unknown, naming the value and the valid stages.
+        """
+        if isinstance(value, ModelStage):
+            return value
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            raise InvalidArgument("the stage must not be empty", stage=value)
+        for stage in cls:
+            if stage.value.lower() == text.lower():
+                return stage
+        names = ", ".join(s.value for s in cls)
+        raise InvalidArgument(
+            f"invalid model version stage {value!r}: must be one of {names}", stage=value
+        )
 
 
 class ModelVersionStatus(StrEnum):

@@ -39,6 +39,7 @@ EXPECTED_ALL = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",
@@ -90,7 +91,9 @@ def test_fluent_api_loads_no_store_until_used() -> None:
     )
     assert "modelyard.client.fluent" in modules
     assert _heavy(modules, ("sqlalchemy", "grpc", "google", "pandas")) == []
-    assert not any(m.startswith("modelyard.registry") for m in modules)
+    assert not any(
+        m == "modelyard.registry" or m.startswith("modelyard.registry.") for m in modules
+    )
 
 
 def test_mlflow_names_port_unchanged() -> None:

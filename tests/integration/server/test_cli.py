@@ -241,18 +241,18 @@ def test_run_commands(runner: CliRunner, tracking_uri: str, db_uri: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    ("args", "expected", "exit_code"),
     [
-        (["runs", "get", "not-a-run-id"], "InvalidArgument"),
-        (["runs", "get", "0" * 32], "RunNotFound"),
-        (["experiments", "create", "--name", ""], "InvalidArgument"),
-        (["experiments", "delete", "999999"], "ExperimentNotFound"),
+        (["runs", "get", "not-a-run-id"], "InvalidArgument", 2),
+        (["runs", "get", "0" * 32], "RunNotFound", 3),
+        (["experiments", "create", "--name", ""], "InvalidArgument", 2),
+        (["experiments", "delete", "999999"], "ExperimentNotFound", 3),
     ],
 )
 def test_domain_errors_are_one_line_messages(
-    runner: CliRunner, tracking_uri: str, args: list[str], expected: str
+    runner: CliRunner, tracking_uri: str, args: list[str], expected: str, exit_code: int
 ) -> None:
     result = runner.invoke(cli, [*args, "--tracking-uri", tracking_uri])
-    assert result.exit_code == 1
+    assert result.exit_code == exit_code
     assert expected in result.output
     assert "Traceback" not in result.output
