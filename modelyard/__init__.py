@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         set_tags,
         start_run,
     )
+    from modelyard.client.registration import register_model
     from modelyard.client.tracking_uri import get_tracking_uri, set_tracking_uri
     from modelyard.errors import MlflowException, ModelyardError
 
@@ -100,11 +101,23 @@ _LAZY.update(
         "Client": ("modelyard.client.client", "Client"),
         "MlflowClient": ("modelyard.client.client", "MlflowClient"),
         "MlflowException": ("modelyard.errors", "MlflowException"),
+        "register_model": ("modelyard.client.registration", "register_model"),
         "ModelyardError": ("modelyard.errors", "ModelyardError"),
     }
 )
 _SUBMODULES = frozenset(
-    {"artifacts", "client", "config", "entities", "errors", "stores", "validation"}
+    {
+        "artifacts",
+        "client",
+        "config",
+        "entities",
+        "errors",
+        "models",
+        "pyfunc",
+        "sklearn",
+        "stores",
+        "validation",
+    }
 )
 
 __all__ = [
@@ -136,6 +149,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

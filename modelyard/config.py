@@ -14,6 +14,8 @@
 | MODELYARD_PROGRESS            | transfer progress bars: true = always, false = never, unset =  |
 |                               | on a terminal, outside tests                                   |
 | MODELYARD_S3_ENDPOINT_URL     | S3-compatible endpoint (MinIO, moto) for s3:// artifacts       |
+| MODELYARD_ALLOW_PICKLE        | "true" lets load_model run pickled or code-based models        |
+| MODELYARD_SKOPS_TRUSTED_TYPES | comma-separated types skops may load beyond its defaults       |
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ class ClientConfig:
     """MODELYARD_PROGRESS: force transfer progress bars on or off; None = automatic."""
     s3_endpoint_url: str | None
     """MODELYARD_S3_ENDPOINT_URL, for s3:// artifact locations (a flag may override it)."""
+    allow_pickle: bool = False
+    """MODELYARD_ALLOW_PICKLE: load models whose format runs code (pickle, models from code)."""
+    skops_trusted_types: tuple[str, ...] = ()
+    """MODELYARD_SKOPS_TRUSTED_TYPES: types a skops load trusts beyond skops' defaults."""
 
 
 def client_config(environ: Mapping[str, str] | None = None) -> ClientConfig:
@@ -89,6 +95,10 @@ def client_config(environ: Mapping[str, str] | None = None) -> ClientConfig:
             else None
         ),
         s3_endpoint_url=env.get("MODELYARD_S3_ENDPOINT_URL") or None,
+        allow_pickle=_flag(env, "MODELYARD_ALLOW_PICKLE", False),
+        skops_trusted_types=tuple(
+            t.strip() for t in env.get("MODELYARD_SKOPS_TRUSTED_TYPES", "").split(",") if t.strip()
+        ),
     )
 
 

@@ -1,0 +1,13 @@
+"""`modelyard.sklearn`: scikit-learn models, saved with skops by default (`mlflow.sklearn`)."""
+
+from __future__ import annotations
+
+from modelyard.client.flavors.sklearn import (
+    FLAVOR_NAME,
+    SERIALIZATION_FORMATS,
+    load_model,
+    log_model,
+    save_model,
+)
+
+__all__ = ["FLAVOR_NAME", "SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
