@@ -217,7 +217,41 @@ SCENARIOS: list[Scenario] = [
         True,
         min_vs_mlflow=5.0,
     ),
+    Scenario(
+        "14",
+        "registry_ops",
+        "registry ops (version+stage+alias), 4 thr",
+        "ops/s",
+        True,
+        ">= 300",
+        lambda r: r["value"] >= 300 and r.get("errors", 0) == 0,
+        "9.6 / 29 ops/s",
+    ),
+    Scenario(
+        "15",
+        "concurrent_versions",
+        "10 clients create versions of 1 model",
+        "versions/s",
+        True,
+        "unique, gapless, 0 err",
+        lambda r: bool(r.get("unique_gapless")) and r.get("errors", 1) == 0,
+        "-",
+    ),
+    Scenario(
+        "16",
+        "search_versions_10k",
+        "search_model_versions tag filter, p50",
+        "ms",
+        False,
+        "<= 30 ms",
+        lambda r: r["value"] <= 30.0,
+        "-",
+        True,
+    ),
 ]
+#: the model-registry scenarios (issue 4): bench/registry.py, run as `python -m bench.registry`.
+REGISTRY_SCENARIOS = ("registry_ops", "concurrent_versions", "search_versions_10k")
+REGISTRY_MODULE = "bench.registry"
 ARTIFACT_SCENARIOS = (
     "artifact_upload_1g",
     "artifact_download_1g",
@@ -246,6 +280,9 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "artifact_download_1g": {"size_mib": 1024, "reps": 5},
         "artifact_memory_5g": {"size_mib": 5120, "reps": 3},
         "log_artifacts_1000": {"files": 1000, "file_bytes": 10_000, "reps": 5},
+        "registry_ops": {"threads": [1, 4], "iterations": 100, "reps": 3},
+        "concurrent_versions": {"clients": 10, "versions_per_client": 50, "reps": 3},
+        "search_versions_10k": {"n": 20, "reps": 3},
     },
     "quick": {
         "log_metric": {"n": 200, "reps": 3},
@@ -261,6 +298,9 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "artifact_download_1g": {"size_mib": 64, "reps": 3},
         "artifact_memory_5g": {"size_mib": 256, "reps": 1},
         "log_artifacts_1000": {"files": 100, "file_bytes": 10_000, "reps": 3},
+        "registry_ops": {"threads": [1, 4], "iterations": 10, "reps": 1},
+        "concurrent_versions": {"clients": 10, "versions_per_client": 5, "reps": 1},
+        "search_versions_10k": {"n": 5, "reps": 1},
     },
 }
 MLFLOW_FULL_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -273,6 +313,9 @@ MLFLOW_FULL_OVERRIDES: dict[str, dict[str, Any]] = {
     "search_unfiltered": {"n": 3},
     "multiproc": {"runs_per_process": 2},
     "artifact_memory_5g": {"reps": 1},
+    "registry_ops": {"iterations": 20},
+    "concurrent_versions": {"versions_per_client": 10},
+    "search_versions_10k": {"n": 5},
 }
 MLFLOW_UNSCALED_OVERRIDES: dict[str, dict[str, Any]] = {
     "log_metric": {"n": 200},
@@ -285,6 +328,9 @@ MLFLOW_UNSCALED_OVERRIDES: dict[str, dict[str, Any]] = {
     "multiproc": {"runs_per_process": 20},
 }
 SEARCH_SIZE = {"full": SEARCH_RUNS, "quick": 1000}
+#: versions seeded for search_versions_10k, spread over VERSION_MODELS registered models.
+VERSIONS_SIZE = {"full": 10_000, "quick": 1000}
+VERSION_MODELS = 10
 
 
 def _log(msg: str) -> None:
@@ -306,15 +352,25 @@ def _shim_dir(root: Path) -> Path:
 
 
 def run_workload(
-    python: str, system: str, uri: str, scenario: str, params: dict[str, Any], root: Path
+    python: str,
+    system: str,
+    uri: str,
+    scenario: str,
+    params: dict[str, Any],
+    root: Path,
+    module: str = "bench.workload",
 ) -> dict[str, Any]:
-    """Run one scenario in a subprocess of the given interpreter; return its JSON result."""
+    """Run one scenario in a subprocess of the given interpreter; return its JSON result.
+
+    `module` is the scenario's entry point: bench.workload, or bench.registry for the model
+    registry scenarios (which adds them to bench.workload's and runs its main).
+    """
     shim = _shim_dir(root)
     cmd = [
         python,
         "-P",
         "-m",
-        "bench.workload",
+        module,
         "--system",
         system,
         "--uri",
@@ -403,7 +459,13 @@ def run_system(
     out: dict[str, dict[str, Any]] = {}
     root = Path(tempfile.mkdtemp(prefix=f"bench-{spec.label}-"))
     try:
-        special = ("search_filtered", "search_unfiltered", "idle_memory", *ARTIFACT_SCENARIOS)
+        special = (
+            "search_filtered",
+            "search_unfiltered",
+            "idle_memory",
+            *ARTIFACT_SCENARIOS,
+            *REGISTRY_SCENARIOS,
+        )
         plain = [n for n in names if n not in special]
         for name in plain:
             work = Path(tempfile.mkdtemp(prefix=name + "-", dir=root))
@@ -443,9 +505,68 @@ def run_system(
             out["idle_memory"] = measure_idle_memory(spec, root)
         for name in (n for n in names if n in ARTIFACT_SCENARIOS):
             out[name] = measure_artifacts(spec, name, _params(spec, name, profile, unscaled), root)
+        for name in (n for n in names if n in REGISTRY_SCENARIOS):
+            params = _params(spec, name, profile, unscaled)
+            out[name] = measure_registry(spec, name, params, profile, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def _seed_versions_db(spec: SystemSpec, work: Path, n: int, root: Path) -> dict[str, Any]:
+    """Seed a SQLite file with n model versions in-process through the system's own client."""
+    db = work / "bench.db"
+    cache = None
+    if spec.system == "mlflow":
+        cache = CACHE_DIR / f"mlflow-{mlflow_env.MLFLOW_VERSION}-versions-{n}"
+        if (cache / "bench.db").exists():
+            shutil.copyfile(cache / "bench.db", db)
+            shutil.copytree(cache / "seed-artifacts", work / "seed-artifacts")
+            return {"ok": True, "cached": str(cache)}
+    _log(f"{spec.label}: seeding {n} model versions in-process into {db.name}")
+    params = {
+        "versions": n,
+        "models": VERSION_MODELS,
+        "artifact_root": (work / "seed-artifacts").as_uri(),
+    }
+    res = run_workload(
+        spec.python, spec.system, f"sqlite:///{db}", "seed_versions", params, root, REGISTRY_MODULE
+    )
+    if res.get("ok") and cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(db, cache / "bench.db")
+        shutil.copytree(work / "seed-artifacts", cache / "seed-artifacts", dirs_exist_ok=True)
+    return res
+
+
+def measure_registry(
+    spec: SystemSpec, name: str, params: dict[str, Any], profile: str, root: Path
+) -> dict[str, Any]:
+    """One registry scenario against a fresh server (search_versions_10k: on a seeded file)."""
+    work = Path(tempfile.mkdtemp(prefix=name + "-", dir=root))
+    seed: dict[str, Any] | None = None
+    if name == "search_versions_10k":
+        n = VERSIONS_SIZE[profile]
+        seed = _seed_versions_db(spec, work, n, root)
+        if not seed.get("ok"):
+            _log(f"{spec.label}: seeding versions failed: {seed.get('error')}")
+            return {"ok": False, "error": f"seeding: {seed.get('error')}", "seed": seed}
+        params = {**params, "expect": n // 100}
+    _log(f"{spec.label}: {name} {params}")
+    server = spec.start(work / "bench.db", work)
+    with servers.running(server):
+        res = run_workload(
+            spec.python, spec.system, server.uri, name, params, root, REGISTRY_MODULE
+        )
+        res["server_after"] = servers.tree_memory(server.proc.pid)
+        res["server_settle_s"] = server.settle_s
+        if not res.get("ok"):
+            res["server_log"] = server.log_tail(30)
+            _log(f"{spec.label}: {name} FAILED: {res.get('error')}")
+    if seed is not None:
+        res["seed"] = seed
+        res["versions"] = VERSIONS_SIZE[profile]
+    return res
 
 
 def measure_idle_memory(spec: SystemSpec, root: Path) -> dict[str, Any]:
@@ -582,7 +703,7 @@ def fmt(value: float | None, unit: str) -> str:
     """Format a measured value with its unit."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if unit in ("points/s", "calls/s", "runs/s", "MB", "MB/s", "MiB"):
+    if unit in ("points/s", "calls/s", "runs/s", "MB", "MB/s", "MiB", "ops/s", "versions/s"):
         return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
     if unit == "ms":
         return f"{value:,.2f} ms" if value < 100 else f"{value:,.0f} ms"
@@ -606,7 +727,25 @@ def _cell(res: dict[str, Any] | None, sc: Scenario) -> str:
     extras = []
     if sc.name in ("log_metric", "multiproc") and res.get("p99_ms") is not None:
         extras.append(f"p99 {res['p99_ms']:.1f} ms")
-    if "errors" in res and sc.name in ("create_runs", "multiproc"):
+    if sc.name == "registry_ops" and res.get("threads"):
+        head = str(res.get("headline_threads"))
+        extras += [
+            f"{k} thr {v['ops_per_s']:,.0f} ops/s"
+            for k, v in sorted(res["threads"].items())
+            if k != head
+        ]
+    if sc.name == "concurrent_versions" and res.get("checks"):
+        total = sum(c["created"] for c in res["checks"])
+        verdict = "unique+gapless" if res.get("unique_gapless") else "NOT unique/gapless"
+        extras.append(f"{total} versions, {verdict}")
+    if sc.name == "search_versions_10k" and res.get("versions"):
+        extras.append(f"{res['versions']:,} versions, {res.get('results')} hits")
+    if "errors" in res and sc.name in (
+        "create_runs",
+        "multiproc",
+        "registry_ops",
+        "concurrent_versions",
+    ):
         extras.append(f"{res['errors']} err")
     if res.get("extrapolation_factor", 1) != 1:
         extras.append(f"x{res['extrapolation_factor']:g} extrap.")

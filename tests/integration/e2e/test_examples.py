@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from modelyard import Client
+from tests.integration.e2e.test_model_promotion import check_hyperparameter_search
 
 pytestmark = pytest.mark.integration
 
@@ -187,6 +188,7 @@ CHECKS: dict[str, Callable[[Client, str, Path], None]] = {
     "client_query.py": check_client_query,
     "log_artifacts.py": check_log_artifacts,
     "log_model_file.py": check_log_model_file,
+    "hyperparameter_search.py": check_hyperparameter_search,
 }
 
 
