@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from modelyard.entities.model_registry import ModelVersion, RegistryEventKind
 from modelyard.errors import AliasNotFound
+from modelyard.registry import engine as rawsql
 from modelyard.registry.engine import Database
 from modelyard.registry.model_registry.common import (
     ALIASES,
@@ -13,8 +14,11 @@ from modelyard.registry.model_registry.common import (
     append_event,
     fetch_model,
     fetch_version,
+    model_not_found,
     now_ms,
+    statements,
     to_versions,
+    version_not_found,
 )
 from modelyard.registry.tracking.idempotency import write_retrying_conflicts
 
@@ -30,30 +34,28 @@ def set_registered_model_alias(
     """
 
     def fn(conn: Connection) -> None:
-        model = fetch_model(conn, name, for_update=True)
-        fetch_version(conn, name, version)
-        previous = conn.execute(
-            select(ALIASES.c.version).where(
-                ALIASES.c.model_id == model.id, ALIASES.c.alias == alias
-            )
-        ).scalar()
+        stmts = statements(conn)
+        model = rawsql.fetch_one(conn, stmts.model_by_name_locked, (name,))
+        if model is None:
+            raise model_not_found(name)
+        model_id, model_name = int(model[0]), str(model[1])
+        if rawsql.fetch_one(conn, stmts.live_version, (model_id, version)) is None:
+            raise version_not_found(name, version)
+        found = rawsql.fetch_one(conn, stmts.alias_version, (model_id, alias))
+        previous = None if found is None else found[0]
         if previous == version:
             return
         if previous is None:
-            conn.execute(insert(ALIASES).values(model_id=model.id, alias=alias, version=version))
+            rawsql.run(conn, stmts.insert_alias, (model_id, alias, version))
         else:
-            conn.execute(
-                update(ALIASES)
-                .where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias)
-                .values(version=version)
-            )
+            rawsql.run(conn, stmts.update_alias, (version, model_id, alias))
         now = now_ms()
-        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(last_update_time=now))
+        rawsql.run(conn, stmts.touch_model, (now, model_id))
         append_event(
             conn,
             RegistryEventKind.ALIAS_SET,
-            model_id=model.id,
-            model_name=model.name,
+            model_id=model_id,
+            model_name=model_name,
             user_id=user_id,
             version=version,
             alias=alias,

@@ -4,11 +4,12 @@ entity conversion with tags and aliases loaded in bulk, and the event append."""
 from __future__ import annotations
 
 import hashlib
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, false, func, insert, select
+from sqlalchemy import Connection, Dialect, Row, Table, and_, false, func, select
 
 from modelyard.entities.model_registry import (
     ModelStage,
@@ -21,6 +22,7 @@ from modelyard.entities.model_registry import (
     event_kind_number,
 )
 from modelyard.errors import ModelVersionNotFound, RegisteredModelNotFound
+from modelyard.registry import engine as rawsql
 from modelyard.registry.schema import (
     TAG_VALUE_PREFIX_LENGTH,
     ModelVersionFileRow,
@@ -30,6 +32,7 @@ from modelyard.registry.schema import (
     RegisteredModelRow,
     RegisteredModelTagRow,
     RegistryEventRow,
+    RunRow,
 )
 from modelyard.registry.tracking.runs import now_ms
 
@@ -54,19 +57,217 @@ __all__ = [
     "MODELS",
     "MODEL_TAGS",
     "VERSIONS",
+    "VERSION_COLUMNS",
+    "VERSION_INSERT_COLUMNS",
     "VERSION_TAGS",
     "ModelRef",
+    "Statements",
+    "VersionRecord",
     "append_event",
+    "append_events",
     "chunks",
+    "event_params",
     "fetch_model",
     "fetch_version",
+    "insert_returning_id",
     "now_ms",
     "storage_key",
     "tag_prefix",
     "to_event",
     "to_models",
     "to_versions",
+    "version_entity",
 ]
+
+
+#: The columns of model_versions, in table order (the order of a VersionRecord).
+VERSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in VERSIONS.columns)
+#: A model_versions row read with prebuilt SQL (attribute access like a SQLAlchemy Row).
+VersionRecord = namedtuple("VersionRecord", VERSION_COLUMNS)  # type: ignore[misc]
+#: The columns an INSERT of a version sets (all but the autoincrement id), in table order.
+VERSION_INSERT_COLUMNS: tuple[str, ...] = tuple(c for c in VERSION_COLUMNS if c != "id")
+_EVENT_COLUMNS = (
+    "kind",
+    "time",
+    "user_id",
+    "model_id",
+    "model_name",
+    "version",
+    "from_stage",
+    "to_stage",
+    "alias",
+    "previous_version",
+    "new_model_name",
+)
+_STATEMENTS: dict[str, Statements] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """The registry's hot-path SQL for one dialect, built once (positional markers).
+
+    Run with `modelyard.registry.engine` (`run`, `run_many`, `fetch_one`, `fetch_all`).
+    """
+
+    marker: str
+    returning_id: bool
+    """True where an INSERT reports its new id with RETURNING (PostgreSQL), not lastrowid."""
+    model_by_name: str
+    model_by_name_locked: str
+    model_name_by_id: str
+    bump_last_version: str
+    model_counter: str
+    touch_model: str
+    run_artifact_uri: str
+    insert_version: str
+    version_by_id: str
+    version_by_id_locked: str
+    live_version: str
+    """A live version row by model id and number."""
+    set_stage: str
+    others_in_stage_locked: str
+    archive_in: str
+    """UPDATE of stage and time WHERE id IN (: append one marker per id and a closing ")"."""
+    mark_ready: str
+    mark_failed: str
+    insert_file: str
+    insert_version_tag: str
+    version_tags: str
+    version_aliases: str
+    alias_version: str
+    insert_alias: str
+    update_alias: str
+    insert_event: str
+
+    @classmethod
+    def for_dialect(cls, dialect: Dialect) -> Statements:
+        """Build the statements for a dialect (sqlite, postgresql, mysql or mariadb)."""
+        family = dialect.name
+        q = dialect.identifier_preparer.quote
+        m = "?" if family == "sqlite" else "%s"
+        lock = "" if family == "sqlite" else " FOR UPDATE"
+        live = f"{q('deleted')} = {false().compile(dialect=dialect)}"
+        models = q(MODELS.name)
+        versions = q(VERSIONS.name)
+        aliases = q(ALIASES.name)
+        version_cols = ", ".join(q(c) for c in VERSION_COLUMNS)
+
+        def assign(*columns: str) -> str:
+            return ", ".join(f"{q(c)} = {m}" for c in columns)
+
+        def values(columns: Sequence[str]) -> str:
+            return f"({', '.join(q(c) for c in columns)}) VALUES ({', '.join([m] * len(columns))})"
+
+        return cls(
+            marker=m,
+            returning_id=family == "postgresql",
+            model_by_name=f"SELECT {q('id')}, {q('name')} FROM {models} WHERE {q('name')} = {m}",
+            model_by_name_locked=(
+                f"SELECT {q('id')}, {q('name')} FROM {models} WHERE {q('name')} = {m}{lock}"
+            ),
+            model_name_by_id=f"SELECT {q('name')} FROM {models} WHERE {q('id')} = {m}",
+            bump_last_version=(
+                f"UPDATE {models} SET {q('last_version')} = {q('last_version')} + 1, "
+                f"{assign('last_update_time')} WHERE {q('name')} = {m}"
+            ),
+            model_counter=(
+                f"SELECT {q('id')}, {q('last_version')} FROM {models} WHERE {q('name')} = {m}"
+            ),
+            touch_model=f"UPDATE {models} SET {assign('last_update_time')} WHERE {q('id')} = {m}",
+            run_artifact_uri=(
+                f"SELECT {q('artifact_uri')} FROM {q(RunRow.__tablename__)} "
+                f"WHERE {q('run_uuid')} = {m}"
+            ),
+            insert_version=(
+                f"INSERT INTO {versions} {values(VERSION_INSERT_COLUMNS)}"
+                + (f" RETURNING {q('id')}" if family == "postgresql" else "")
+            ),
+            version_by_id=f"SELECT {version_cols} FROM {versions} WHERE {q('id')} = {m}",
+            version_by_id_locked=(
+                f"SELECT {version_cols} FROM {versions} WHERE {q('id')} = {m}{lock}"
+            ),
+            live_version=(
+                f"SELECT {version_cols} FROM {versions} "
+                f"WHERE {q('model_id')} = {m} AND {q('version')} = {m} AND {live}"
+            ),
+            set_stage=(
+                f"UPDATE {versions} SET {assign('stage', 'last_update_time')} WHERE {q('id')} = {m}"
+            ),
+            others_in_stage_locked=(
+                f"SELECT {q('id')}, {q('version')} FROM {versions} "
+                f"WHERE {q('model_id')} = {m} AND {q('stage')} = {m} AND {q('id')} != {m} "
+                f"AND {live} ORDER BY {q('version')}{lock}"
+            ),
+            archive_in=(
+                f"UPDATE {versions} SET {assign('stage', 'last_update_time')} WHERE {q('id')} IN ("
+            ),
+            mark_ready=(
+                f"UPDATE {versions} SET "
+                + assign(
+                    "status",
+                    "signature_inputs",
+                    "signature_outputs",
+                    "signature_params",
+                    "input_example_path",
+                    "file_count",
+                    "content_digest",
+                    "last_update_time",
+                )
+                + f" WHERE {q('id')} = {m}"
+            ),
+            mark_failed=(
+                f"UPDATE {versions} SET "
+                f"{assign('status', 'status_message', 'last_update_time')} WHERE {q('id')} = {m}"
+            ),
+            insert_file=(
+                f"INSERT INTO {q(FILES.name)} {values(('version_id', 'path', 'size', 'sha256'))}"
+            ),
+            insert_version_tag=(
+                f"INSERT INTO {q(VERSION_TAGS.name)} "
+                f"{values(('version_id', 'key', 'value', 'value_prefix'))}"
+            ),
+            version_tags=(
+                f"SELECT {q('key')}, {q('value')} FROM {q(VERSION_TAGS.name)} "
+                f"WHERE {q('version_id')} = {m}"
+            ),
+            version_aliases=(
+                f"SELECT {q('alias')} FROM {aliases} "
+                f"WHERE {q('model_id')} = {m} AND {q('version')} = {m}"
+            ),
+            alias_version=(
+                f"SELECT {q('version')} FROM {aliases} "
+                f"WHERE {q('model_id')} = {m} AND {q('alias')} = {m}"
+            ),
+            insert_alias=f"INSERT INTO {aliases} {values(('model_id', 'alias', 'version'))}",
+            update_alias=(
+                f"UPDATE {aliases} SET {assign('version')} "
+                f"WHERE {q('model_id')} = {m} AND {q('alias')} = {m}"
+            ),
+            insert_event=f"INSERT INTO {q(EVENTS.name)} {values(_EVENT_COLUMNS)}",
+        )
+
+
+def statements(conn: Connection) -> Statements:
+    """The hot-path statements of a connection's dialect (built on first use)."""
+    stmts = _STATEMENTS.get(conn.dialect.name)
+    if stmts is None:
+        stmts = _STATEMENTS[conn.dialect.name] = Statements.for_dialect(conn.dialect)
+    return stmts
+
+
+def insert_returning_id(
+    conn: Connection, stmts: Statements, sql: str, params: Sequence[Any]
+) -> int:
+    """Run an INSERT of one row (built with RETURNING id where the dialect needs it); its id."""
+    if stmts.returning_id:
+        row = rawsql.fetch_one(conn, sql, params)
+        assert row is not None
+        return int(row[0])
+    cur = rawsql.execute(conn, sql, params)
+    try:
+        return int(cur.lastrowid)
+    finally:
+        cur.close()
 
 
 def chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> list[list[Any]]:
@@ -145,6 +346,42 @@ def fetch_version(
     return ModelRef(int(row.model_id), str(row.model_name)), row
 
 
+def event_params(
+    kind: RegistryEventKind,
+    *,
+    model_id: int,
+    model_name: str,
+    user_id: str | None,
+    time: int | None = None,
+    version: int | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    alias: str | None = None,
+    previous_version: int | None = None,
+    new_model_name: str | None = None,
+) -> tuple[Any, ...]:
+    """The parameters of one event row for `Statements.insert_event` (see `append_events`)."""
+    return (
+        event_kind_number(kind),
+        now_ms() if time is None else time,
+        user_id,
+        model_id,
+        model_name,
+        version,
+        from_stage,
+        to_stage,
+        alias,
+        previous_version,
+        new_model_name,
+    )
+
+
+def append_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append event rows (built by `event_params`), in order, in the caller's transaction."""
+    if rows:
+        rawsql.run_many(conn, statements(conn).insert_event, rows)
+
+
 def append_event(
     conn: Connection,
     kind: RegistryEventKind,
@@ -161,21 +398,20 @@ def append_event(
     new_model_name: str | None = None,
 ) -> None:
     """Append one event row in the caller's transaction."""
-    conn.execute(
-        insert(EVENTS).values(
-            kind=event_kind_number(kind),
-            time=now_ms() if time is None else time,
-            user_id=user_id,
-            model_id=model_id,
-            model_name=model_name,
-            version=version,
-            from_stage=from_stage,
-            to_stage=to_stage,
-            alias=alias,
-            previous_version=previous_version,
-            new_model_name=new_model_name,
-        )
+    params = event_params(
+        kind,
+        model_id=model_id,
+        model_name=model_name,
+        user_id=user_id,
+        time=time,
+        version=version,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        alias=alias,
+        previous_version=previous_version,
+        new_model_name=new_model_name,
     )
+    rawsql.run(conn, statements(conn).insert_event, params)
 
 
 def to_event(row: Row[Any]) -> RegistryEvent:
@@ -196,14 +432,14 @@ def to_event(row: Row[Any]) -> RegistryEvent:
     )
 
 
-def _signature(row: Row[Any]) -> SignatureMetadata | None:
+def _signature(row: Any) -> SignatureMetadata | None:
     parts = (row.signature_inputs, row.signature_outputs, row.signature_params)
     if all(p is None for p in parts):
         return None
     return SignatureMetadata(*parts)
 
 
-def _version(row: Row[Any], name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+def _version(row: Any, name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
     return ModelVersion(
         name=name,
         version=int(row.version),
@@ -328,3 +564,12 @@ def to_models(conn: Connection, rows: Sequence[Row[Any]]) -> list[RegisteredMode
         )
         for r in rows
     ]
+
+
+def version_entity(conn: Connection, row: VersionRecord, name: str) -> ModelVersion:
+    """One version row (read with prebuilt SQL) as an entity, with its tags and aliases."""
+    stmts = statements(conn)
+    tags = dict(rawsql.fetch_all(conn, stmts.version_tags, (row.id,)))
+    found = rawsql.fetch_all(conn, stmts.version_aliases, (row.model_id, row.version))
+    aliases = [alias for (alias,) in found]
+    return _version(row, name, tags, aliases)

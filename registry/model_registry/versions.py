@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, select, update
 
 from modelyard.artifact_uris import join_artifact_uri
 from modelyard.entities import PagedList
@@ -39,31 +39,39 @@ from modelyard.errors import (
     ModelVersionNotFound,
     PermissionDenied,
     RegistrationFailed,
+    RunNotFound,
 )
+from modelyard.registry import engine as rawsql
 from modelyard.registry.engine import Database
 from modelyard.registry.model_registry.common import (
     ALIASES,
     FILES,
     LIVE,
     MODELS,
+    VERSION_INSERT_COLUMNS,
     VERSION_TAGS,
     VERSIONS,
+    VersionRecord,
     append_event,
+    append_events,
     chunks,
+    event_params,
     fetch_model,
     fetch_version,
+    insert_returning_id,
     latest_version_rows,
     model_not_found,
     now_ms,
+    statements,
     storage_key,
     tag_prefix,
     to_versions,
+    version_entity,
     version_not_found,
 )
 from modelyard.registry.search import PageTokens, query_fingerprint
 from modelyard.registry.search.model_registry import model_version_search_statement
 from modelyard.registry.tracking.idempotency import run_idempotent
-from modelyard.registry.tracking.runs import _fetch_run
 from modelyard.registry.tracking.upserts import replace_statement
 from modelyard.registry_stores import ModelSourceInspector
 from modelyard.registry_validation import manifest_digest
@@ -181,7 +189,9 @@ def _plan(
 ) -> _Plan:
     """Resolve a source and check where its files may come from; writes nothing."""
     with db.read() as conn:
-        fetch_model(conn, name)
+        stmts = statements(conn)
+        if rawsql.fetch_one(conn, stmts.model_by_name, (name,)) is None:
+            raise model_not_found(name)
         if source.startswith("models:"):
             row = _resolve_models_uri(conn, source)
             return _Plan(run_id or row.run_id, row.storage_location, row)
@@ -197,10 +207,12 @@ def _plan(
             run_id = source_run
         run_artifact_uri = None
         if run_id is not None:
-            run = _fetch_run(conn, run_id)
-            run_artifact_uri = run.artifact_uri
+            run = rawsql.fetch_one(conn, stmts.run_artifact_uri, (run_id,))
+            if run is None:
+                raise RunNotFound(f"Run with id={run_id} not found", run_id=run_id)
+            run_artifact_uri = str(run[0])
             if source.startswith("runs:"):
-                resolved = join_artifact_uri(run.artifact_uri, path) if path else run.artifact_uri
+                resolved = join_artifact_uri(run_artifact_uri, path) if path else run_artifact_uri
     try:
         location = inspector().check(resolved, run_artifact_uri=run_artifact_uri)
     except (InvalidArgument, PermissionDenied) as exc:
@@ -227,36 +239,33 @@ def _insert_version(
     user_id: str | None,
 ) -> tuple[int, int, int]:
     """Take the next number and insert the version row; return (version pk, number, model id)."""
+    stmts = statements(conn)
     now = now_ms()
-    bumped = conn.execute(
-        update(MODELS)
-        .where(MODELS.c.name == name)
-        .values(last_version=MODELS.c.last_version + 1, last_update_time=now)
-    )
-    if bumped.rowcount == 0:
+    if rawsql.run(conn, stmts.bump_last_version, (now, name)) == 0:
         raise model_not_found(name)
-    model_id, number = conn.execute(
-        select(MODELS.c.id, MODELS.c.last_version).where(MODELS.c.name == name)
-    ).one()
+    counter = rawsql.fetch_one(conn, stmts.model_counter, (name,))
+    assert counter is not None  # the row was just updated in this transaction
+    model_id, number = int(counter[0]), int(counter[1])
     copy = plan.copy_of
-    values: dict[str, Any] = {
-        "model_id": model_id,
-        "version": number,
-        "user_id": user_id,
-        "stage": ModelStage.NONE.value,
-        "description": description,
-        "source": source,
-        "run_id": plan.run_id,
-        "run_link": run_link,
-        "status": ModelVersionStatus.PENDING_REGISTRATION.value,
-        "status_message": None,
-        "storage_location": plan.storage_location,
-        "storage_key": storage_key(plan.storage_location),
-        "file_count": 0,
-        "deleted": False,
-        "creation_time": now,
-        "last_update_time": now,
-    }
+    values: dict[str, Any] = dict.fromkeys(VERSION_INSERT_COLUMNS)
+    values.update(
+        model_id=model_id,
+        version=number,
+        user_id=user_id,
+        stage=ModelStage.NONE.value,
+        description=description,
+        source=source,
+        run_id=plan.run_id,
+        run_link=run_link,
+        status=ModelVersionStatus.PENDING_REGISTRATION.value,
+        status_message=None,
+        storage_location=plan.storage_location,
+        storage_key=storage_key(plan.storage_location),
+        file_count=0,
+        deleted=False,
+        creation_time=now,
+        last_update_time=now,
+    )
     if copy is not None:
         values.update(
             status=ModelVersionStatus.READY.value,
@@ -268,14 +277,12 @@ def _insert_version(
             content_digest=copy.content_digest,
             copied_from=copy.id,
         )
-    version_id = int(conn.execute(insert(VERSIONS).values(**values)).inserted_primary_key[0])
+    version_id = insert_returning_id(conn, stmts, stmts.insert_version, tuple(values.values()))
     if tags:
-        conn.execute(
-            insert(VERSION_TAGS),
-            [
-                {"version_id": version_id, "key": k, "value": v, "value_prefix": tag_prefix(v)}
-                for k, v in tags.items()
-            ],
+        rawsql.run_many(
+            conn,
+            stmts.insert_version_tag,
+            [(version_id, k, v, tag_prefix(v)) for k, v in tags.items()],
         )
     if copy is not None:
         files = conn.execute(
@@ -295,15 +302,10 @@ def _insert_version(
 
 
 def _insert_files(conn: Connection, version_id: int, files: Sequence[ModelFile]) -> None:
+    sql = statements(conn).insert_file
     for start in range(0, len(files), 1000):
         chunk = files[start : start + 1000]
-        conn.execute(
-            insert(FILES),
-            [
-                {"version_id": version_id, "path": f.path, "size": f.size, "sha256": f.sha256}
-                for f in chunk
-            ],
-        )
+        rawsql.run_many(conn, sql, [(version_id, f.path, f.size, f.sha256) for f in chunk])
 
 
 def _finish(
@@ -313,51 +315,61 @@ def _finish(
     as it then is, or None when it is gone or was finished meanwhile."""
 
     def fn(conn: Connection) -> ModelVersion | None:
-        row = conn.execute(
-            select(VERSIONS).where(VERSIONS.c.id == version_id).with_for_update()
-        ).first()
-        if row is None or row.status != ModelVersionStatus.PENDING_REGISTRATION.value:
+        stmts = statements(conn)
+        found = rawsql.fetch_one(conn, stmts.version_by_id_locked, (version_id,))
+        if found is None:
             return None
-        model_name = conn.execute(select(MODELS.c.name).where(MODELS.c.id == row.model_id)).scalar()
+        row = VersionRecord(*found)
+        if row.status != ModelVersionStatus.PENDING_REGISTRATION.value:
+            return None
+        named = rawsql.fetch_one(conn, stmts.model_name_by_id, (row.model_id,))
+        model_name = str(named[0]) if named is not None else str(None)
         now = now_ms()
         if inspection is None:
-            conn.execute(
-                update(VERSIONS)
-                .where(VERSIONS.c.id == version_id)
-                .values(
-                    status=ModelVersionStatus.FAILED_REGISTRATION.value,
-                    status_message=(failure or "registration failed")[:_MAX_STATUS_MESSAGE],
-                    last_update_time=now,
-                )
-            )
-            return _reread(conn, version_id, row.model_id, str(model_name))
+            message = (failure or "registration failed")[:_MAX_STATUS_MESSAGE]
+            status = ModelVersionStatus.FAILED_REGISTRATION.value
+            rawsql.run(conn, stmts.mark_failed, (status, message, now, version_id))
+            # The row is locked: it is what was read plus what was just set.
+            failed = row._replace(status=status, status_message=message, last_update_time=now)
+            return version_entity(conn, failed, model_name)
         files = sorted(inspection.files, key=lambda f: f.path)
         signature = inspection.signature
-        conn.execute(
-            update(VERSIONS)
-            .where(VERSIONS.c.id == version_id)
-            .values(
-                status=ModelVersionStatus.READY.value,
-                signature_inputs=signature.inputs if signature else None,
-                signature_outputs=signature.outputs if signature else None,
-                signature_params=signature.params if signature else None,
-                input_example_path=inspection.input_example_path,
-                file_count=len(files),
-                content_digest=manifest_digest(files),
-                last_update_time=now,
-            )
+        ready = row._replace(
+            status=ModelVersionStatus.READY.value,
+            signature_inputs=signature.inputs if signature else None,
+            signature_outputs=signature.outputs if signature else None,
+            signature_params=signature.params if signature else None,
+            input_example_path=inspection.input_example_path,
+            file_count=len(files),
+            content_digest=manifest_digest(files),
+            last_update_time=now,
+        )
+        rawsql.run(
+            conn,
+            stmts.mark_ready,
+            (
+                ready.status,
+                ready.signature_inputs,
+                ready.signature_outputs,
+                ready.signature_params,
+                ready.input_example_path,
+                ready.file_count,
+                ready.content_digest,
+                now,
+                version_id,
+            ),
         )
         _insert_files(conn, version_id, files)
         append_event(
             conn,
             RegistryEventKind.VERSION_CREATED,
             model_id=row.model_id,
-            model_name=str(model_name),
+            model_name=model_name,
             user_id=row.user_id,
             version=row.version,
             time=now,
         )
-        return _reread(conn, version_id, row.model_id, str(model_name))
+        return version_entity(conn, ready, model_name)
 
     return db.run_write(fn)
 
@@ -589,19 +601,22 @@ def transition_model_version_stage(
     target = ModelStage(stage).value
 
     def fn(conn: Connection) -> ModelVersion:
-        model = fetch_model(conn, name, for_update=True)
-        _, row = fetch_version(conn, name, version)
+        stmts = statements(conn)
+        model = rawsql.fetch_one(conn, stmts.model_by_name_locked, (name,))
+        if model is None:
+            raise model_not_found(name)
+        model_id, model_name = int(model[0]), str(model[1])
+        found = rawsql.fetch_one(conn, stmts.live_version, (model_id, version))
+        if found is None:
+            raise version_not_found(name, version)
+        row = VersionRecord(*found)
         now = now_ms()
-        conn.execute(
-            update(VERSIONS)
-            .where(VERSIONS.c.id == row.id)
-            .values(stage=target, last_update_time=now)
-        )
+        rawsql.run(conn, stmts.set_stage, (target, now, row.id))
         append_event(
             conn,
             RegistryEventKind.STAGE_TRANSITIONED,
-            model_id=model.id,
-            model_name=model.name,
+            model_id=model_id,
+            model_name=model_name,
             user_id=user_id,
             version=version,
             from_stage=row.stage,
@@ -609,38 +624,34 @@ def transition_model_version_stage(
             time=now,
         )
         if archive_existing_versions:
-            others = conn.execute(
-                select(VERSIONS.c.id, VERSIONS.c.version)
-                .where(
-                    VERSIONS.c.model_id == model.id,
-                    VERSIONS.c.stage == target,
-                    VERSIONS.c.id != row.id,
-                    LIVE,
-                )
-                .order_by(VERSIONS.c.version)
-                .with_for_update()
-            ).all()
+            others = rawsql.fetch_all(
+                conn, stmts.others_in_stage_locked, (model_id, target, row.id)
+            )
             archived = ModelStage.ARCHIVED.value
-            if others:
-                conn.execute(
-                    update(VERSIONS)
-                    .where(VERSIONS.c.id.in_([other_id for other_id, _ in others]))
-                    .values(stage=archived, last_update_time=now)
-                )
-            for _, number in others:
-                append_event(
-                    conn,
-                    RegistryEventKind.STAGE_TRANSITIONED,
-                    model_id=model.id,
-                    model_name=model.name,
-                    user_id=user_id,
-                    version=number,
-                    from_stage=target,
-                    to_stage=archived,
-                    time=now,
-                )
-        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(last_update_time=now))
-        return _reread(conn, row.id, model.id, model.name)
+            for chunk in chunks([other_id for other_id, _ in others]):
+                sql = stmts.archive_in + ", ".join([stmts.marker] * len(chunk)) + ")"
+                rawsql.run(conn, sql, (archived, now, *chunk))
+            append_events(
+                conn,
+                [
+                    event_params(
+                        RegistryEventKind.STAGE_TRANSITIONED,
+                        model_id=model_id,
+                        model_name=model_name,
+                        user_id=user_id,
+                        version=number,
+                        from_stage=target,
+                        to_stage=archived,
+                        time=now,
+                    )
+                    for _, number in others
+                ],
+            )
+        rawsql.run(conn, stmts.touch_model, (now, model_id))
+        # Re-read: the version row is not locked, so its other columns may have moved.
+        current = rawsql.fetch_one(conn, stmts.version_by_id, (row.id,))
+        assert current is not None  # the model row is locked: the version cannot go
+        return version_entity(conn, VersionRecord(*current), model_name)
 
     return db.run_write(fn)
 
