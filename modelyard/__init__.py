@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from modelyard.client.tracking_uri import get_tracking_uri, set_tracking_uri
     from modelyard.errors import MlflowException, ModelyardError
 
-__version__ = "0.1.0"
+from modelyard._version import __version__ as __version__  # noqa: E402 (after the path set-up)
 
 _FLUENT = "modelyard.client.fluent"
 _FLUENT_NAMES = (

@@ -31,7 +31,7 @@ def safe_yaml_load(text: str) -> Any:
 
 
 def _modelyard_version() -> str:
-    from modelyard import __version__
+    from modelyard._version import __version__
 
     return __version__
 
