@@ -31,22 +31,17 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench import workload
-from bench.workload import Api, percentile
+from bench.workload import Api, _unique, percentile
 
 SEARCH_VERSIONS_FILTER = "tags.batch = '42'"
 SEARCH_VERSIONS_BATCHES = 100
 SEED_EXPERIMENT = "bench-registry-seed"
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def _quiet() -> None:

@@ -29,6 +29,7 @@ from modelyard.errors import InvalidArgument, Unimplemented
 
 __all__ = [
     "download_artifacts",
+    "download_destination",
     "image_integer",
     "image_key_files",
     "list_artifacts",
@@ -281,7 +282,7 @@ def download_artifacts(
     """
     _check_one_source(artifact_uri, run_id, artifact_path)
     tracking = tracking_uri or get_tracking_uri()
-    dst = _destination(dst_path)
+    dst = download_destination(dst_path)
     if run_id is not None:
         return Client(tracking).download_artifacts(run_id, artifact_path or "", dst)
     assert artifact_uri is not None
@@ -348,7 +349,7 @@ def load_dict(artifact_uri: str) -> dict[str, Any]:
     return value
 
 
-def _destination(dst_path: str | os.PathLike[str] | None) -> str:
+def download_destination(dst_path: str | os.PathLike[str] | None) -> str:
     """dst_path made absolute and created, or a new temporary directory."""
     if dst_path is None:
         return tempfile.mkdtemp(prefix="modelyard-artifacts-")

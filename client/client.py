@@ -11,7 +11,6 @@ import math
 import numbers
 import os
 import posixpath
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -630,15 +629,11 @@ class Client(RegistryClientMixin):
             InvalidArgument: path is not a clean relative path.
             NotFound: the run has no artifact at path.
         """
+        from modelyard.client.artifact_api import download_destination
         from modelyard.client.artifact_repos import directory_argument
 
         prefix = directory_argument(path)
-        if dst_path is None:
-            dst = tempfile.mkdtemp(prefix="modelyard-artifacts-")
-        else:
-            Path(dst_path).mkdir(parents=True, exist_ok=True)
-            dst = os.fspath(dst_path)
-        return self._artifact_repository(run_id).download(prefix, dst)
+        return self._artifact_repository(run_id).download(prefix, download_destination(dst_path))
 
 
 def _status(status: object) -> RunStatus:

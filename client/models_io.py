@@ -53,6 +53,7 @@ LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 ALLOW_PICKLE_ENV = "MODELYARD_ALLOW_PICKLE"
 _MAX_TAG_VALUE = 8000
 _HASH_CHUNK = 1024 * 1024
+CODE_DIR = "code"
 
 
 def allow_pickle_enabled(allow_pickle: bool) -> bool:
@@ -156,6 +157,16 @@ def finish_save(
     model.requirements_file = REQUIREMENTS_FILE_NAME
     model.save(path)
     return model
+
+
+def copy_code_paths(path: Path, code_paths: Iterable[str] | None) -> str | None:
+    """Copy each of code_paths into <path>/code; the directory for the MLmodel, or None."""
+    if not code_paths:
+        return None
+    (path / CODE_DIR).mkdir()
+    for code in code_paths:
+        copy_into(Path(code), path / CODE_DIR / Path(code).name)
+    return CODE_DIR
 
 
 def python_version() -> str:

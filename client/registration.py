@@ -26,11 +26,20 @@ def register_model(
     returns (registration is synchronous, so `await_registration_for` is accepted and unused).
     """
     del await_registration_for
-    client = Client()
+    version = register_with(Client(), model_uri, name, tags=tags)
+    logger.info("Created version '%s' of model '%s'.", version.version, name)
+    return version
+
+
+def register_with(
+    client: Client, model_uri: str, name: str, *, tags: Mapping[str, Any] | None = None
+) -> ModelVersion:
+    """Create `name` unless it exists, then register `model_uri` as its new version.
+
+    The run id of a runs:/<run_id>/<path> URI is recorded with the version.
+    """
     ensure_registered_model(client._registry, name)
     run_id = None
     if model_uri.startswith("runs:/"):
         run_id = model_uri[len("runs:/") :].split("/", 1)[0] or None
-    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
-    logger.info("Created version '%s' of model '%s'.", version.version, name)
-    return version
+    return client.create_model_version(name, model_uri, run_id=run_id, tags=tags)

@@ -40,7 +40,6 @@ FLAVOR_NAME = "python_function"
 LOADER_MODULE = "modelyard.pyfunc"
 PYTHON_MODEL_FILE = "python_model.pkl"
 ARTIFACTS_DIR = "artifacts"
-CODE_DIR = "code"
 
 
 class PythonModel:
@@ -243,11 +242,9 @@ def save_model(
         conf["serialization_format"] = name
         if name == "cloudpickle":
             libraries.append(name)
-    if code_paths:
-        (target / CODE_DIR).mkdir()
-        for code in code_paths:
-            models_io.copy_into(Path(code), target / CODE_DIR / Path(code).name)
-        conf["code"] = CODE_DIR
+    code_dir = models_io.copy_code_paths(target, code_paths)
+    if code_dir:
+        conf["code"] = code_dir
     saved_artifacts = _save_artifacts(target, artifacts)
     if saved_artifacts:
         conf["artifacts"] = saved_artifacts

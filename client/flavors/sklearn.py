@@ -133,10 +133,7 @@ def save_model(
         with (target / file_name).open("wb") as fh:
             cloudpickle.dump(sk_model, fh)
         libraries.append("cloudpickle")
-    if code_paths:
-        (target / "code").mkdir()
-        for code in code_paths:
-            models_io.copy_into(Path(code), target / "code" / Path(code).name)
+    code_dir = models_io.copy_code_paths(target, code_paths)
     predict = getattr(sk_model, pyfunc_predict_fn, None)
     if callable(predict):
         model.add_flavor(
@@ -146,14 +143,14 @@ def save_model(
             predict_fn=pyfunc_predict_fn,
             python_version=models_io.python_version(),
             env={"virtualenv": None, "requirements": "requirements.txt"},
-            **({"code": "code"} if code_paths else {}),
+            **({"code": code_dir} if code_dir else {}),
         )
     model.add_flavor(
         FLAVOR_NAME,
         pickled_model=file_name,
         sklearn_version=sklearn.__version__,
         serialization_format=fmt,
-        code="code" if code_paths else None,
+        code=code_dir,
         skops_trusted_types=trusted or None,
     )
     return models_io.finish_save(

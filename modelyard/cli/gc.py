@@ -245,7 +245,7 @@ class ArtifactFolders:
             if folder.remote:
                 from dataclasses import replace
 
-                from modelyard.client.artifact_repos import PROXIED_SCHEME, ProxiedRepository
+                from modelyard.client.artifact_repos import ProxiedRepository
                 from modelyard.config import client_config
 
                 authority = folder.root.partition("://")[2]
@@ -498,6 +498,20 @@ class GarbageCollector:
             self.warn(f"gc: cannot check {folder.uri!r}: {_error_text(exc)}")
             return False
 
+    def _delete_folder(self, folder: ArtifactFolder, label: str, kept: str) -> bool:
+        """Delete a folder, counting it when it existed; False (a failure noted) on error."""
+        try:
+            existed = self.folders.exists(folder)
+            self.folders.delete(folder)
+        except Exception as exc:
+            self._fail(
+                f"{label}: deleting artifacts at {folder.uri!r} failed: {_error_text(exc)}; {kept}"
+            )
+            return False
+        if existed:
+            self.summary.folders += 1
+        return True
+
     def collect_run(self, run: DeletedRun) -> bool:
         """Purge one run, artifacts first; True when its rows are gone (or would be)."""
         label = f"run {run.run_id} (experiment {run.experiment_id})"
@@ -534,18 +548,8 @@ class GarbageCollector:
             self.summary.skipped += 1
             self.echo(f"{label}: kept, it was restored")
             return False
-        if folder is not None:
-            try:
-                existed = self.folders.exists(folder)
-                self.folders.delete(folder)
-            except Exception as exc:
-                self._fail(
-                    f"{label}: deleting artifacts at {folder.uri!r} failed: {_error_text(exc)}; "
-                    "its rows are kept"
-                )
-                return False
-            if existed:
-                self.summary.folders += 1
+        if folder is not None and not self._delete_folder(folder, label, "its rows are kept"):
+            return False
         try:
             purged = self.store.purge_run(run.run_id)
         except ModelyardError as exc:
@@ -593,18 +597,8 @@ class GarbageCollector:
             self.summary.experiments += 1
             self.echo(f"{label}: would remove, with artifacts at {location}")
             return
-        if folder is not None:
-            try:
-                existed = self.folders.exists(folder)
-                self.folders.delete(folder)
-            except Exception as exc:
-                self._fail(
-                    f"{label}: deleting artifacts at {folder.uri!r} failed: {_error_text(exc)}; "
-                    "its row is kept"
-                )
-                return
-            if existed:
-                self.summary.folders += 1
+        if folder is not None and not self._delete_folder(folder, label, "its row is kept"):
+            return
         try:
             purged = self.store.purge_experiment(experiment.experiment_id)
         except ModelyardError as exc:

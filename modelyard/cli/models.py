@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from modelyard.cli.app import echo_json, echo_table, jsonable
-from modelyard.cli.tracking import json_option, run_dict, tracking_uri_option
+from modelyard.cli.tracking import _parse_tags, json_option, run_dict, tracking_uri_option
 
 if TYPE_CHECKING:
     from modelyard.client.client import Client
@@ -32,24 +32,12 @@ def _client(tracking_uri: str | None) -> Client:
     return Client(tracking_uri)
 
 
-def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--tag")
-        out[key] = value
-    return out
-
-
 def as_data(value: Any) -> Any:
-    """Domain dataclasses (and lists of them) as plain JSON data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """Domain dataclasses (and lists of them) as plain data, for `echo_json` / `jsonable`."""
     if isinstance(value, (list, tuple)):
         return [as_data(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): as_data(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     return value
 
 
@@ -91,7 +79,7 @@ def create_model(
     as_json: bool,
 ) -> None:
     """Create a registered model (exit 4 if it exists)."""
-    model = _client(tracking_uri).create_registered_model(name, _tags(tags), description)
+    model = _client(tracking_uri).create_registered_model(name, _parse_tags(tags), description)
     if as_json:
         echo_json(as_data(model))
     else:
@@ -108,12 +96,9 @@ def register(
     model_uri: str, name: str, tags: tuple[str, ...], tracking_uri: str | None, as_json: bool
 ) -> None:
     """Register a logged model as a new version (the model is created if new)."""
-    from modelyard.client.registry_client import ensure_registered_model
+    from modelyard.client.registration import register_with
 
-    client = _client(tracking_uri)
-    ensure_registered_model(client._registry, name)
-    run_id = model_uri[len("runs:/") :].split("/", 1)[0] if model_uri.startswith("runs:/") else None
-    mv = client.create_model_version(name, model_uri, run_id=run_id, tags=_tags(tags))
+    mv = register_with(_client(tracking_uri), model_uri, name, tags=_parse_tags(tags))
     if as_json:
         echo_json(as_data(mv))
     else:

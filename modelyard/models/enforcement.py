@@ -27,6 +27,8 @@ from modelyard.models.schema import (
     Schema,
     TensorSpec,
     convert_param_value,
+    is_ndarray,
+    is_pandas,
 )
 
 __all__ = ["enforce_params", "enforce_schema"]
@@ -36,14 +38,6 @@ _PREFIX = "Failed to enforce schema of data against the model's input schema."
 
 def _fail(message: str, **details: object) -> InvalidArgument:
     return InvalidArgument(f"{_PREFIX} Error: {message}", **details)
-
-
-def _is_pandas(obj: Any, name: str) -> bool:
-    return type(obj).__module__.startswith("pandas") and type(obj).__name__ == name
-
-
-def _is_ndarray(obj: Any) -> bool:
-    return type(obj).__module__ == "numpy" and type(obj).__name__ == "ndarray"
 
 
 # -- numpy dtype conversion ---------------------------------------------------------------------
@@ -188,15 +182,15 @@ def _to_frame(data: Any, schema: Schema) -> Any:
     import pandas as pd
 
     names = [s.name for s in schema.inputs]
-    if _is_pandas(data, "DataFrame"):
+    if is_pandas(data, "DataFrame"):
         return data
-    if _is_pandas(data, "Series"):
+    if is_pandas(data, "Series"):
         if schema.has_input_names() and len(names) == 1:
             return pd.DataFrame({names[0]: data})
         return data.to_frame()
     if isinstance(data, Mapping):
         row = dict(data)
-        array_cols = {k for k, v in row.items() if isinstance(v, list | tuple) or _is_ndarray(v)}
+        array_cols = {k for k, v in row.items() if isinstance(v, list | tuple) or is_ndarray(v)}
         spec_by_name = {s.name: s for s in schema.inputs}
         columnar = array_cols and all(
             k in spec_by_name and not isinstance(spec_by_name[k].type, Array | AnyType)
@@ -214,7 +208,7 @@ def _to_frame(data: Any, schema: Schema) -> Any:
         if schema.has_input_names() and len(names) == 1:
             return pd.DataFrame({names[0]: data})
         return pd.DataFrame(data)
-    if _is_ndarray(data):
+    if is_ndarray(data):
         if data.ndim == 1:
             data = data.reshape(-1, 1) if len(names) == 1 else data.reshape(1, -1)
         if data.ndim != 2:
@@ -274,9 +268,9 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
 def _enforce_tensor(name: object, value: Any, spec: TensorSpec) -> Any:
     import numpy as np
 
-    if _is_pandas(value, "DataFrame") or _is_pandas(value, "Series"):
+    if is_pandas(value, "DataFrame") or is_pandas(value, "Series"):
         value = value.to_numpy()
-    if not _is_ndarray(value):
+    if not is_ndarray(value):
         try:
             value = np.asarray(value)
         except (ValueError, TypeError) as exc:
@@ -321,7 +315,7 @@ def _enforce_tensors(data: Any, schema: Schema) -> Any:
         if len(specs) != 1:
             raise _fail("unnamed multi-tensor schemas are not supported")
         return _enforce_tensor("0", data, specs[0])
-    if _is_pandas(data, "DataFrame"):
+    if is_pandas(data, "DataFrame"):
         data = {c: data[c].to_numpy() for c in data.columns}
     if not isinstance(data, Mapping):
         if len(specs) == 1:

@@ -32,6 +32,16 @@ __all__ = [
 ]
 
 
+def is_pandas(obj: Any, name: str) -> bool:
+    """True when obj is the pandas type called `name` (without importing pandas)."""
+    return type(obj).__module__.startswith("pandas") and type(obj).__name__ == name
+
+
+def is_ndarray(obj: Any) -> bool:
+    """True when obj is a numpy ndarray (without importing numpy)."""
+    return type(obj).__module__ == "numpy" and type(obj).__name__ == "ndarray"
+
+
 class DataType(Enum):
     """The primitive column types (MLflow's names)."""
 

@@ -21,6 +21,8 @@ from modelyard.models.schema import (
     Property,
     Schema,
     TensorSpec,
+    is_ndarray,
+    is_pandas,
 )
 
 if TYPE_CHECKING:
@@ -169,15 +171,6 @@ def _numpy_column_type(dtype: Any, values: Any) -> DataType | Array | Object | M
     raise ValueError(f"cannot infer a column type for dtype {dtype}")
 
 
-def _is_pandas(obj: Any, name: str) -> bool:
-    mod = type(obj).__module__
-    return mod.startswith("pandas") and type(obj).__name__ == name
-
-
-def _is_ndarray(obj: Any) -> bool:
-    return type(obj).__module__ == "numpy" and type(obj).__name__ == "ndarray"
-
-
 def _tensor(array: Any, name: str | None = None) -> TensorSpec:
     if array.ndim == 0:
         raise ValueError("a 0-d array has no batch dimension")
@@ -213,22 +206,22 @@ def infer_schema(data: Any) -> Schema:
     Raises:
         ValueError: the data's type or contents cannot be described by a schema.
     """
-    if _is_pandas(data, "DataFrame"):
+    if is_pandas(data, "DataFrame"):
         return _frame_schema(data)
-    if _is_pandas(data, "Series"):
+    if is_pandas(data, "Series"):
         values = data.dropna()
         name = data.name if isinstance(data.name, str) else None
         return Schema(
             [ColSpec(_numpy_column_type(data.dtype, values), name, not bool(data.isna().any()))]
         )
-    if _is_ndarray(data):
+    if is_ndarray(data):
         return Schema([_tensor(data)])
     if isinstance(data, dict):
         if not data:
             raise ValueError("cannot infer a schema from an empty dict")
         if not all(isinstance(k, str) for k in data):
             raise ValueError("dict keys must be strings to name columns")
-        if all(_is_ndarray(v) for v in data.values()):
+        if all(is_ndarray(v) for v in data.values()):
             return Schema([_tensor(v, k) for k, v in data.items()])
         return Schema([ColSpec(_scalar_type(v), k) for k, v in data.items()])
     if isinstance(data, list):

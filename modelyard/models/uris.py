@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from modelyard.entities.model_registry import ModelStage
 from modelyard.errors import InvalidArgument
 
 __all__ = [
@@ -15,8 +16,6 @@ __all__ = [
     "parse_models_uri",
     "parse_runs_uri",
 ]
-
-_STAGES = {"none": "None", "staging": "Staging", "production": "Production", "archived": "Archived"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +115,13 @@ def parse_models_uri(uri: str) -> ModelsUri:
             return ModelsUri(name, version=version)
         if suffix.lower() == "latest":
             return ModelsUri(name, latest=True)
-        stage = _STAGES.get(suffix.lower())
+        stage = next((s for s in ModelStage if s.value.lower() == suffix.lower()), None)
         if stage is None:
-            stages = ", ".join(_STAGES.values())
+            stages = ", ".join(ModelStage)
             raise _bad_models(
                 uri, f"{suffix!r} is not a version number, a stage ({stages}) or 'latest'"
             )
-        return ModelsUri(name, stage=stage)
+        return ModelsUri(name, stage=stage.value)
     name, at, alias = segments[0].rpartition("@")
     if not at:
         raise _bad_models(uri, "no version, stage, 'latest' or @alias after the name")

@@ -212,7 +212,7 @@ def add_artifact_service(
 
 def add_refusing_registry_service(server: grpc.Server, message: str, *, mode: str) -> None:
     """Register a ModelRegistryService that answers every call UNIMPLEMENTED naming the mode."""
-    from modelyard.v1 import registry_pb2, registry_pb2_grpc
+    from modelyard.v1 import registry_pb2_grpc
 
     servicer = refusing_servicer(
         registry_pb2_grpc.ModelRegistryServiceServicer,

@@ -20,12 +20,12 @@ from modelyard.entities.model_registry import (
     RegistryEvent,
     RegistryEventKind,
     SignatureMetadata,
-    event_kind_from_number,
     event_kind_number,
 )
 from modelyard.errors import InvalidArgument
 from modelyard.v1 import registry_pb2 as pb
 from modelyard.wire.tracking import (
+    enum_from_pb,
     experiment_from_pb,
     experiment_to_pb,
     optional_str,
@@ -54,14 +54,11 @@ STATUS_TO_PB: Mapping[ModelVersionStatus, int] = MappingProxyType(
 STATUS_FROM_PB: Mapping[int, ModelVersionStatus] = MappingProxyType(
     {number: status for status, number in STATUS_TO_PB.items()}
 )
+#: proto RegistryEventKind -> RegistryEventKind (the database's stable numbers).
+_EVENT_KIND_FROM_PB: Mapping[int, RegistryEventKind] = MappingProxyType(
+    {event_kind_number(kind): kind for kind in RegistryEventKind}
+)
 _STAGES_BY_LOWER = {stage.value.lower(): stage for stage in ModelStage}
-
-
-def _pb_name(enum: object, value: int) -> str:
-    try:
-        return str(enum.Name(value))  # type: ignore[attr-defined]
-    except ValueError:
-        return str(value)
 
 
 def stage_to_pb(stage: ModelStage | str) -> int:
@@ -77,11 +74,7 @@ def stage_to_pb(stage: ModelStage | str) -> int:
 
 def stage_from_pb(value: int) -> ModelStage:
     """The ModelStage of a proto enum number; UNSPECIFIED or unknown is InvalidArgument."""
-    try:
-        return STAGE_FROM_PB[value]
-    except KeyError:
-        name = _pb_name(pb.ModelStage, value)
-        raise InvalidArgument(f"unsupported model stage {name}", stage=name) from None
+    return enum_from_pb(STAGE_FROM_PB, value, "model stage", pb.ModelStage, key="stage")
 
 
 def optional_stage_to_pb(stage: str | None) -> int:
@@ -104,11 +97,9 @@ def status_to_pb(status: ModelVersionStatus | str) -> int:
 
 def status_from_pb(value: int) -> ModelVersionStatus:
     """The status of a proto enum number; UNSPECIFIED or unknown is InvalidArgument."""
-    try:
-        return STATUS_FROM_PB[value]
-    except KeyError:
-        name = _pb_name(pb.ModelVersionStatus, value)
-        raise InvalidArgument(f"unsupported model version status {name}", status=name) from None
+    return enum_from_pb(
+        STATUS_FROM_PB, value, "model version status", pb.ModelVersionStatus, key="status"
+    )
 
 
 def event_kind_to_pb(kind: RegistryEventKind | str) -> int:
@@ -121,11 +112,9 @@ def event_kind_to_pb(kind: RegistryEventKind | str) -> int:
 
 def event_kind_from_pb(value: int) -> RegistryEventKind:
     """The event kind of a proto enum number; UNSPECIFIED or unknown is InvalidArgument."""
-    try:
-        return event_kind_from_number(value)
-    except (ValueError, KeyError):
-        name = _pb_name(pb.RegistryEventKind, value)
-        raise InvalidArgument(f"unsupported registry event kind {name}", kind=name) from None
+    return enum_from_pb(
+        _EVENT_KIND_FROM_PB, value, "registry event kind", pb.RegistryEventKind, key="kind"
+    )
 
 
 # -- signature, files --------------------------------------------------------------------

@@ -77,7 +77,11 @@ VIEW_TYPE_FROM_PB: Mapping[int, ViewType] = MappingProxyType(
 )
 
 
-def _enum_from_pb(table: Mapping[int, V], value: int, what: str, names: Any) -> V:
+def enum_from_pb(
+    table: Mapping[int, V], value: int, what: str, names: Any, *, key: str | None = None
+) -> V:
+    """`table[value]`, else InvalidArgument naming the proto enum value (detail `key`, by
+    default `what` with underscores)."""
     try:
         return table[value]
     except KeyError:
@@ -85,7 +89,7 @@ def _enum_from_pb(table: Mapping[int, V], value: int, what: str, names: Any) -> 
             name = str(names.Name(value))
         except ValueError:
             name = str(value)
-        detail = {what.replace(" ", "_"): name}
+        detail = {key or what.replace(" ", "_"): name}
         raise InvalidArgument(f"unsupported {what} {name}", **detail) from None
 
 
@@ -104,7 +108,7 @@ def run_status_to_pb(status: RunStatus | str) -> pb.RunStatus:
 
 def run_status_from_pb(value: int) -> RunStatus:
     """The RunStatus of a proto enum number; UNSPECIFIED or unknown is InvalidArgument."""
-    return _enum_from_pb(RUN_STATUS_FROM_PB, value, "run status", pb.RunStatus)
+    return enum_from_pb(RUN_STATUS_FROM_PB, value, "run status", pb.RunStatus)
 
 
 def lifecycle_stage_to_pb(stage: LifecycleStage | str) -> cpb.LifecycleStage:
@@ -114,7 +118,7 @@ def lifecycle_stage_to_pb(stage: LifecycleStage | str) -> cpb.LifecycleStage:
 
 def lifecycle_stage_from_pb(value: int) -> LifecycleStage:
     """The LifecycleStage of a proto enum number; UNSPECIFIED or unknown is InvalidArgument."""
-    return _enum_from_pb(LIFECYCLE_STAGE_FROM_PB, value, "lifecycle stage", cpb.LifecycleStage)
+    return enum_from_pb(LIFECYCLE_STAGE_FROM_PB, value, "lifecycle stage", cpb.LifecycleStage)
 
 
 def view_type_to_pb(view_type: ViewType | int) -> cpb.ViewType:
@@ -124,7 +128,7 @@ def view_type_to_pb(view_type: ViewType | int) -> cpb.ViewType:
 
 def view_type_from_pb(value: int) -> ViewType:
     """The ViewType of a proto enum number (UNSPECIFIED means ACTIVE_ONLY)."""
-    return _enum_from_pb(VIEW_TYPE_FROM_PB, value, "view type", cpb.ViewType)
+    return enum_from_pb(VIEW_TYPE_FROM_PB, value, "view type", cpb.ViewType)
 
 
 # -- small helpers -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, update
 
 from modelyard.entities.model_registry import ModelVersion, RegistryEventKind
 from modelyard.errors import AliasNotFound
@@ -11,13 +11,12 @@ from modelyard.registry.engine import Database
 from modelyard.registry.model_registry.common import (
     ALIASES,
     MODELS,
+    VersionRecord,
     append_event,
     fetch_model,
-    fetch_version,
-    model_not_found,
     now_ms,
     statements,
-    to_versions,
+    version_entity,
     version_not_found,
 )
 from modelyard.registry.tracking.idempotency import write_retrying_conflicts
@@ -35,10 +34,8 @@ def set_registered_model_alias(
 
     def fn(conn: Connection) -> None:
         stmts = statements(conn)
-        model = rawsql.fetch_one(conn, stmts.model_by_name_locked, (name,))
-        if model is None:
-            raise model_not_found(name)
-        model_id, model_name = int(model[0]), str(model[1])
+        model = fetch_model(conn, name, for_update=True)
+        model_id, model_name = model.id, model.name
         if rawsql.fetch_one(conn, stmts.live_version, (model_id, version)) is None:
             raise version_not_found(name, version)
         found = rawsql.fetch_one(conn, stmts.alias_version, (model_id, alias))
@@ -73,13 +70,10 @@ def delete_registered_model_alias(
 
     def fn(conn: Connection) -> None:
         model = fetch_model(conn, name, for_update=True)
-        previous = conn.execute(
-            select(ALIASES.c.version).where(
-                ALIASES.c.model_id == model.id, ALIASES.c.alias == alias
-            )
-        ).scalar()
-        if previous is None:
+        found = rawsql.fetch_one(conn, statements(conn).alias_version, (model.id, alias))
+        if found is None:
             return
+        previous = found[0]
         conn.execute(
             delete(ALIASES).where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias)
         )
@@ -108,17 +102,17 @@ def get_model_version_by_alias(db: Database, name: str, alias: str) -> ModelVers
         AliasNotFound: the alias is not set.
     """
     with db.read() as conn:
+        stmts = statements(conn)
         model = fetch_model(conn, name)
-        number = conn.execute(
-            select(ALIASES.c.version).where(
-                ALIASES.c.model_id == model.id, ALIASES.c.alias == alias
-            )
-        ).scalar()
-        if number is None:
+        found = rawsql.fetch_one(conn, stmts.alias_version, (model.id, alias))
+        if found is None:
             raise AliasNotFound(
                 f"Registered model alias {alias!r} of model {name!r} not found",
                 name=name,
                 alias=alias,
             )
-        _, row = fetch_version(conn, name, int(number))
-        return to_versions(conn, [row], {model.id: model.name})[0]
+        number = int(found[0])
+        row = rawsql.fetch_one(conn, stmts.live_version, (model.id, number))
+        if row is None:
+            raise version_not_found(name, number)
+        return version_entity(conn, VersionRecord(*row), model.name)

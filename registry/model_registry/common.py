@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Row, Table, and_, false, func, select
+from sqlalchemy import Connection, Dialect, Row, Table, and_, bindparam, false, func, select
 
 from modelyard.entities.model_registry import (
     ModelStage,
@@ -299,27 +299,26 @@ def version_not_found(name: str, version: int) -> ModelVersionNotFound:
     )
 
 
-def fetch_model(conn: Connection, name: str, *, for_update: bool = False) -> Row[Any]:
-    """The model row by name (locked if asked).
-
-    Raises:
-        RegisteredModelNotFound: unknown name.
-    """
-    stmt = select(MODELS).where(MODELS.c.name == name)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise model_not_found(name)
-    return row
-
-
 @dataclass(frozen=True, slots=True)
 class ModelRef:
     """The id and name of a registered model."""
 
     id: int
     name: str
+
+
+def fetch_model(conn: Connection, name: str, *, for_update: bool = False) -> ModelRef:
+    """The model's id and name by name (its row locked if asked), with the prebuilt SQL.
+
+    Raises:
+        RegisteredModelNotFound: unknown name.
+    """
+    stmts = statements(conn)
+    sql = stmts.model_by_name_locked if for_update else stmts.model_by_name
+    row = rawsql.fetch_one(conn, sql, (name,))
+    if row is None:
+        raise model_not_found(name)
+    return ModelRef(int(row[0]), str(row[1]))
 
 
 def fetch_version(
@@ -463,6 +462,75 @@ def _version(row: Any, name: str, tags: dict[str, str], aliases: list[str]) -> M
     )
 
 
+def _ids() -> Any:
+    """An expanding IN-list parameter named "ids" (run with {"ids": [...]})."""
+    return bindparam("ids", expanding=True)
+
+
+# The bulk loads below run on every read of models and versions: built once, not per call.
+_MODEL_NAMES_IN = select(MODELS.c.id, MODELS.c.name).where(MODELS.c.id.in_(_ids()))
+_MODEL_TAGS_IN = select(MODEL_TAGS.c.model_id, MODEL_TAGS.c.key, MODEL_TAGS.c.value).where(
+    MODEL_TAGS.c.model_id.in_(_ids())
+)
+_VERSION_TAGS_IN = select(
+    VERSION_TAGS.c.version_id, VERSION_TAGS.c.key, VERSION_TAGS.c.value
+).where(VERSION_TAGS.c.version_id.in_(_ids()))
+_ALIASES_IN = select(ALIASES.c.model_id, ALIASES.c.alias, ALIASES.c.version).where(
+    ALIASES.c.model_id.in_(_ids())
+)
+_BEST = (
+    select(
+        VERSIONS.c.model_id.label("m"),
+        VERSIONS.c.stage.label("s"),
+        func.max(VERSIONS.c.version).label("v"),
+    )
+    .where(VERSIONS.c.model_id.in_(_ids()), LIVE)
+    .group_by(VERSIONS.c.model_id, VERSIONS.c.stage)
+    .subquery()
+)
+_LATEST_IN = select(VERSIONS).join(
+    _BEST, and_(VERSIONS.c.model_id == _BEST.c.m, VERSIONS.c.version == _BEST.c.v)
+)
+_STAGE_ORDER = {s.value: i for i, s in enumerate(ModelStage)}
+
+
+def _model_aliases(conn: Connection, model_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """model id -> {alias: version number}."""
+    out: dict[int, dict[str, int]] = {i: {} for i in model_ids}
+    for chunk in chunks(model_ids):
+        for model_id, alias, number in conn.execute(_ALIASES_IN, {"ids": chunk}):
+            out[model_id][alias] = int(number)
+    return out
+
+
+def _to_versions(
+    conn: Connection,
+    rows: Sequence[Row[Any]],
+    names: dict[int, str] | None,
+    model_aliases: dict[int, dict[str, int]],
+) -> list[ModelVersion]:
+    """`to_versions` with the aliases of the rows' models already loaded."""
+    if not rows:
+        return []
+    names = dict(names or {})
+    missing = sorted({r.model_id for r in rows} - set(names))
+    for chunk in chunks(missing):
+        for model_id, name in conn.execute(_MODEL_NAMES_IN, {"ids": chunk}):
+            names[model_id] = name
+    tags: dict[int, dict[str, str]] = {r.id: {} for r in rows}
+    for chunk in chunks(list(tags)):
+        for version_id, key, value in conn.execute(_VERSION_TAGS_IN, {"ids": chunk}):
+            tags[version_id][key] = value
+    aliases: dict[tuple[int, int], list[str]] = {}
+    for model_id, found in model_aliases.items():
+        for alias, number in found.items():
+            aliases.setdefault((model_id, number), []).append(alias)
+    return [
+        _version(r, names[r.model_id], tags[r.id], aliases.get((r.model_id, r.version), []))
+        for r in rows
+    ]
+
+
 def to_versions(
     conn: Connection, rows: Sequence[Row[Any]], names: dict[int, str] | None = None
 ) -> list[ModelVersion]:
@@ -472,57 +540,17 @@ def to_versions(
     """
     if not rows:
         return []
-    names = dict(names or {})
-    missing = sorted({r.model_id for r in rows} - set(names))
-    for chunk in chunks(missing):
-        for model_id, name in conn.execute(
-            select(MODELS.c.id, MODELS.c.name).where(MODELS.c.id.in_(chunk))
-        ):
-            names[model_id] = name
-    tags: dict[int, dict[str, str]] = {r.id: {} for r in rows}
-    for chunk in chunks(list(tags)):
-        for version_id, key, value in conn.execute(
-            select(VERSION_TAGS.c.version_id, VERSION_TAGS.c.key, VERSION_TAGS.c.value).where(
-                VERSION_TAGS.c.version_id.in_(chunk)
-            )
-        ):
-            tags[version_id][key] = value
-    aliases: dict[tuple[int, int], list[str]] = {}
-    for chunk in chunks(sorted({r.model_id for r in rows})):
-        for model_id, alias, number in conn.execute(
-            select(ALIASES.c.model_id, ALIASES.c.alias, ALIASES.c.version).where(
-                ALIASES.c.model_id.in_(chunk)
-            )
-        ):
-            aliases.setdefault((model_id, number), []).append(alias)
-    return [
-        _version(r, names[r.model_id], tags[r.id], aliases.get((r.model_id, r.version), []))
-        for r in rows
-    ]
+    return _to_versions(conn, rows, names, _model_aliases(conn, sorted({r.model_id for r in rows})))
 
 
 def latest_version_rows(conn: Connection, model_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
     """model id -> the highest non-deleted version row of each stage, ordered by stage."""
     out: dict[int, list[Row[Any]]] = {m: [] for m in model_ids}
-    order = {s.value: i for i, s in enumerate(ModelStage)}
     for chunk in chunks(list(model_ids)):
-        best = (
-            select(
-                VERSIONS.c.model_id.label("m"),
-                VERSIONS.c.stage.label("s"),
-                func.max(VERSIONS.c.version).label("v"),
-            )
-            .where(VERSIONS.c.model_id.in_(chunk), LIVE)
-            .group_by(VERSIONS.c.model_id, VERSIONS.c.stage)
-            .subquery()
-        )
-        stmt = select(VERSIONS).join(
-            best, and_(VERSIONS.c.model_id == best.c.m, VERSIONS.c.version == best.c.v)
-        )
-        for row in conn.execute(stmt):
+        for row in conn.execute(_LATEST_IN, {"ids": chunk}):
             out[row.model_id].append(row)
     for rows in out.values():
-        rows.sort(key=lambda r: order.get(r.stage, len(order)))
+        rows.sort(key=lambda r: _STAGE_ORDER.get(r.stage, len(_STAGE_ORDER)))
     return out
 
 
@@ -533,23 +561,13 @@ def to_models(conn: Connection, rows: Sequence[Row[Any]]) -> list[RegisteredMode
     ids = [r.id for r in rows]
     names = {r.id: r.name for r in rows}
     tags: dict[int, dict[str, str]] = {i: {} for i in ids}
-    aliases: dict[int, dict[str, int]] = {i: {} for i in ids}
     for chunk in chunks(ids):
-        for model_id, key, value in conn.execute(
-            select(MODEL_TAGS.c.model_id, MODEL_TAGS.c.key, MODEL_TAGS.c.value).where(
-                MODEL_TAGS.c.model_id.in_(chunk)
-            )
-        ):
+        for model_id, key, value in conn.execute(_MODEL_TAGS_IN, {"ids": chunk}):
             tags[model_id][key] = value
-        for model_id, alias, number in conn.execute(
-            select(ALIASES.c.model_id, ALIASES.c.alias, ALIASES.c.version).where(
-                ALIASES.c.model_id.in_(chunk)
-            )
-        ):
-            aliases[model_id][alias] = int(number)
+    aliases = _model_aliases(conn, ids)
     latest = latest_version_rows(conn, ids)
     flat = [row for i in ids for row in latest[i]]
-    versions = iter(to_versions(conn, flat, names))
+    versions = iter(_to_versions(conn, flat, names, aliases))
     latest_entities = {i: [next(versions) for _ in latest[i]] for i in ids}
     return [
         RegisteredModel(

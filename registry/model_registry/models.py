@@ -107,7 +107,10 @@ def get_registered_model(db: Database, name: str) -> RegisteredModel:
         RegisteredModelNotFound: unknown name.
     """
     with db.read() as conn:
-        return to_models(conn, [fetch_model(conn, name)])[0]
+        row = conn.execute(select(MODELS).where(MODELS.c.name == name)).first()
+        if row is None:
+            raise model_not_found(name)
+        return to_models(conn, [row])[0]
 
 
 def rename_registered_model(

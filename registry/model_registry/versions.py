@@ -137,9 +137,7 @@ def _parse_models_uri(source: str) -> tuple[str, str | None, str | None]:
 def _resolve_models_uri(conn: Connection, source: str) -> Row[Any]:
     """The live, READY version row a models:/ URI names."""
     name, suffix, alias = _parse_models_uri(source)
-    model = conn.execute(select(MODELS).where(MODELS.c.name == name)).first()
-    if model is None:
-        raise model_not_found(name)
+    model = fetch_model(conn, name)
     live = select(VERSIONS).where(VERSIONS.c.model_id == model.id, LIVE)
     if alias is not None:
         number = conn.execute(
@@ -190,8 +188,7 @@ def _plan(
     """Resolve a source and check where its files may come from; writes nothing."""
     with db.read() as conn:
         stmts = statements(conn)
-        if rawsql.fetch_one(conn, stmts.model_by_name, (name,)) is None:
-            raise model_not_found(name)
+        fetch_model(conn, name)  # the model registered to must exist
         if source.startswith("models:"):
             row = _resolve_models_uri(conn, source)
             return _Plan(run_id or row.run_id, row.storage_location, row)
@@ -602,10 +599,8 @@ def transition_model_version_stage(
 
     def fn(conn: Connection) -> ModelVersion:
         stmts = statements(conn)
-        model = rawsql.fetch_one(conn, stmts.model_by_name_locked, (name,))
-        if model is None:
-            raise model_not_found(name)
-        model_id, model_name = int(model[0]), str(model[1])
+        model = fetch_model(conn, name, for_update=True)
+        model_id, model_name = model.id, model.name
         found = rawsql.fetch_one(conn, stmts.live_version, (model_id, version))
         if found is None:
             raise version_not_found(name, version)
