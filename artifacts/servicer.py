@@ -62,35 +62,24 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
         *,
         chunk_size: int = CHUNK_SIZE,
         protected: ProtectedPaths | None = None,
+        count_bytes: Callable[[str, int], None] | None = None,
     ) -> None:
         """Serve `store`; downloads send chunks of `chunk_size` bytes.
 
         `protected` names the registered versions backing a path: uploads to and deletes of
-        such paths are refused (ArtifactProtected) before anything is written.
+        such paths are refused (ArtifactProtected) before anything is written. `count_bytes`
+        ("in" or "out", bytes) is told of every stored upload and every download's bytes.
         """
         if not 0 < chunk_size <= MAX_CHUNK_BYTES:
             raise ValueError(f"chunk_size must be 1 to {MAX_CHUNK_BYTES}, got {chunk_size}")
         self.store = store
         self.chunk_size = chunk_size
         self.protected = protected
+        self.count_bytes = count_bytes
 
     def _refuse_protected(self, path: str, action: str) -> None:
         """Raise ArtifactProtected when registered model versions are backed by `path`."""
-        if self.protected is None:
-            return
-        backing = self.protected(path)
-        if not backing:
-            return
-        name, version = backing[0]
-        listed = ", ".join(f"{n!r} version {v}" for n, v in backing[:5])
-        more = f" and {len(backing) - 5} more" if len(backing) > 5 else ""
-        raise ArtifactProtected(
-            f"cannot {action} artifact {path!r}: it backs registered model {listed}{more}; "
-            "delete the model version first",
-            path=path,
-            model=name,
-            version=version,
-        )
+        refuse_protected(self.protected, path, action)
 
     def UploadArtifact(
         self, request_iterator: Iterator[pb.UploadArtifactRequest], context: Ctx
@@ -174,6 +163,8 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
                     received_sha256=upload.sha256,
                 )
             result = upload.commit()
+        if self.count_bytes is not None:
+            self.count_bytes("in", result.size)
         return pb.UploadArtifactResponse(path=result.path, size=result.size, sha256=result.sha256)
 
     def DownloadArtifact(
@@ -188,12 +179,12 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
                 offset=request.offset,
             )
         reader = self.store.read(path, offset=request.offset, chunk_size=self.chunk_size)
+        sent = 0
         try:
             yield pb.DownloadArtifactResponse(
                 header=pb.DownloadArtifactHeader(size=reader.size, offset=request.offset)
             )
             digest = hashlib.sha256()
-            sent = 0
             for chunk in reader:
                 digest.update(chunk)
                 sent += len(chunk)
@@ -203,6 +194,8 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
             )
         finally:
             reader.close()
+            if self.count_bytes is not None:
+                self.count_bytes("out", sent)
 
     def ListArtifacts(
         self, request: pb.ListArtifactsRequest, context: Ctx
@@ -235,3 +228,22 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
         if entry is None:
             raise NotFound(f"no artifact at {path!r}", path=path)
         return pb.StatArtifactResponse(info=entry_to_pb(entry))
+
+
+def refuse_protected(protected: ProtectedPaths | None, path: str, action: str) -> None:
+    """Raise ArtifactProtected when `protected` names model versions backed by `path`."""
+    if protected is None:
+        return
+    backing = protected(path)
+    if not backing:
+        return
+    name, version = backing[0]
+    listed = ", ".join(f"{n!r} version {v}" for n, v in backing[:5])
+    more = f" and {len(backing) - 5} more" if len(backing) > 5 else ""
+    raise ArtifactProtected(
+        f"cannot {action} artifact {path!r}: it backs registered model {listed}{more}; "
+        "delete the model version first",
+        path=path,
+        model=name,
+        version=version,
+    )

@@ -13,7 +13,7 @@ from modelyard.cli.artifacts import artifacts_group
 from modelyard.cli.db import db_group
 from modelyard.cli.gc import gc_command
 from modelyard.cli.models import models_group
-from modelyard.cli.server import server_command
+from modelyard.cli.server import server_command, ui_command
 from modelyard.cli.tracking import experiments_group, runs_group
 
 
@@ -24,6 +24,7 @@ def cli() -> None:
 
 
 cli.add_command(server_command)
+cli.add_command(ui_command)
 cli.add_command(db_group)
 cli.add_command(gc_command)
 cli.add_command(experiments_group)

@@ -40,6 +40,10 @@ def _check_model_sources(
     return value
 
 
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 @click.command("server")
 @click.option(
     "--backend-store-uri",
@@ -60,7 +64,36 @@ def _check_model_sources(
     type=click.IntRange(0, 65535),
     default=5000,
     show_default=True,
-    help="Port of the UI and JSON gateway (reserved; not served yet).",
+    help="Port of the web UI, the JSON gateway (/api/...), artifact files (/files/...), "
+    "/health and /metrics (0 picks a free one).",
+)
+@click.option(
+    "--no-http",
+    is_flag=True,
+    default=False,
+    help="Serve gRPC only: no web UI, JSON gateway or /metrics.",
+)
+@click.option(
+    "--serve-ui/--no-serve-ui",
+    default=True,
+    show_default=True,
+    help="Serve the web UI on the HTTP port (the JSON gateway is served either way).",
+)
+@click.option(
+    "--allowed-hosts",
+    default="localhost,127.0.0.1,[::1]",
+    show_default=True,
+    metavar="NAMES",
+    help="Comma-separated host names the HTTP port answers to (the Host header); '*' "
+    "answers any. Guards against DNS rebinding: add the name users type, e.g. "
+    "tracking.example.com.",
+)
+@click.option(
+    "--cors-allowed-origins",
+    default="",
+    metavar="ORIGINS",
+    help="Comma-separated origins (https://app.example.com) whose pages may call the HTTP "
+    "API, including state-changing calls; '*' allows any. [default: none, same origin only]",
 )
 @click.option(
     "--workers",
@@ -172,6 +205,10 @@ def server_command(
     host: str,
     port: int,
     http_port: int,
+    no_http: bool,
+    serve_ui: bool,
+    allowed_hosts: str,
+    cors_allowed_origins: str,
     workers: int,
     default_artifact_root: str | None,
     artifacts_destination: str | None,
@@ -186,7 +223,7 @@ def server_command(
     grace_seconds: float,
     log_level: str,
 ) -> None:
-    """Run the modelyard gRPC server."""
+    """Run the modelyard server: gRPC on --port, the web UI and JSON gateway on --http-port."""
     if artifacts_only and not serve_artifacts:
         raise click.UsageError("--artifacts-only cannot be combined with --no-serve-artifacts")
     if (tls_cert is None) != (tls_key is None):
@@ -200,7 +237,10 @@ def server_command(
         backend_store_uri=backend_store_uri,
         host=host,
         port=port,
-        http_port=http_port,
+        http_port=None if no_http else http_port,
+        allowed_hosts=_split(allowed_hosts),
+        cors_allowed_origins=_split(cors_allowed_origins),
+        serve_ui=serve_ui,
         workers=workers,
         default_artifact_root=default_artifact_root,
         artifacts_destination=artifacts_destination,
@@ -219,3 +259,15 @@ def server_command(
         serve(settings)
     except OSError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+#: `modelyard ui`: the same server, named for what a data scientist runs it for (MLflow's
+#: `mlflow ui`): the embedded SQLite default, the UI on http://127.0.0.1:5000/.
+ui_command = click.Command(
+    name="ui",
+    params=server_command.params,
+    callback=server_command.callback,
+    help="Run the web UI on the embedded default (same flags as `modelyard server`): "
+    "open http://127.0.0.1:5000/.",
+    short_help="Run the web UI (the server on the embedded default).",
+)

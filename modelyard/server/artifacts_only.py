@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import grpc
 
+from modelyard.gateway.metrics import ServerMetrics
 from modelyard.server.assembly import (
     ARTIFACT_SERVICE,
     REGISTRY_SERVICE,
@@ -21,7 +22,9 @@ from modelyard.server.assembly import (
     open_artifact_store,
     refusing_servicer,
 )
+from modelyard.server.http import build_http
 from modelyard.server.settings import ServerSettings
+from modelyard.v1 import artifacts_pb2, registry_pb2
 from modelyard.v1 import tracking_pb2 as pb
 from modelyard.v1 import tracking_pb2_grpc as pb_grpc
 
@@ -48,24 +51,32 @@ def refusing_tracking_servicer() -> pb_grpc.TrackingServiceServicer:
 def build(settings: ServerSettings) -> ServerBundle:
     """Build (not start) the artifacts-only server."""
     store = open_artifact_store(settings)
-    server = new_server(settings)
+    metrics = ServerMetrics()
+    server = new_server(settings, metrics)
+    tracking = refusing_tracking_servicer()
     pb_grpc.add_TrackingServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        refusing_tracking_servicer(), server
+        tracking, server
     )
-    add_refusing_registry_service(server, REGISTRY_UNAVAILABLE_MESSAGE, mode=MODE)
-    add_artifact_service(server, store)
+    registry = add_refusing_registry_service(server, REGISTRY_UNAVAILABLE_MESSAGE, mode=MODE)
+    artifacts = add_artifact_service(server, store, metrics=metrics)
     # Reflection lists the TrackingService and the ModelRegistryService (they answer, with
     # UNIMPLEMENTED); health reports only the ArtifactService SERVING.
     health = add_health_and_reflection(
         server, [TRACKING_SERVICE, REGISTRY_SERVICE, ARTIFACT_SERVICE], serving=[ARTIFACT_SERVICE]
     )
     port = bind(server, settings)
-    return ServerBundle(
-        server=server,
-        port=port,
-        health=health,
-        info={"mode": MODE, "artifacts_destination": store.root_uri},
+    servicers = {
+        pb.DESCRIPTOR.services_by_name["TrackingService"]: tracking,
+        registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]: registry,
+        artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"]: artifacts,
+    }
+    http = build_http(
+        settings, servicers=servicers, health=health, metrics=metrics, artifact_store=store
     )
+    info: dict[str, object] = {"mode": MODE, "artifacts_destination": store.root_uri}
+    if http is not None:
+        info["http_port"] = http.port
+    return ServerBundle(server=server, port=port, health=health, info=info, http=http)
 
 
 def build_server(settings: ServerSettings) -> tuple[grpc.Server, int]:

@@ -20,12 +20,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from modelyard.errors import Unimplemented
+from modelyard.gateway.metrics import ServerMetrics
 from modelyard.server.interceptors import ErrorInterceptor
 from modelyard.server.settings import ServerSettings
 from modelyard.v1 import artifacts_pb2, registry_pb2
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelyard.artifacts.store import ArtifactStore
+    from modelyard.gateway.server import HttpServer
 
 logger = logging.getLogger("modelyard.server")
 
@@ -62,16 +64,30 @@ class ServerBundle:
     closers: list[Callable[[], None]] = field(default_factory=list)
     info: dict[str, object] = field(default_factory=dict)
     """What the start-up log line reports (mode, destination, ...)."""
+    http: HttpServer | None = None
+    """The HTTP side (JSON gateway, files, UI, metrics), when --http-port is set."""
+
+    def start(self) -> None:
+        """Start serving gRPC, then HTTP."""
+        self.server.start()
+        if self.http is not None:
+            self.http.start()
+
+    def stop_http(self) -> None:
+        """Stop the HTTP side (before the gRPC server's grace period ends)."""
+        if self.http is not None:
+            self.http.stop()
 
     def close(self) -> None:
-        """Release the stores (after the server stopped)."""
+        """Release the HTTP port and the stores (after the server stopped)."""
+        self.stop_http()
         for close in self.closers:
             close()
         self.closers.clear()
 
 
-def new_server(settings: ServerSettings) -> grpc.Server:
-    """A grpc.Server with a bounded pool and the error interceptor.
+def new_server(settings: ServerSettings, metrics: ServerMetrics | None = None) -> grpc.Server:
+    """A grpc.Server with a bounded pool and the error interceptor (which counts calls).
 
     The pool has `workers` threads for ordinary calls plus one per registry watch the server
     allows (`settings.threads`), so open watches never take the ordinary workers.
@@ -80,7 +96,7 @@ def new_server(settings: ServerSettings) -> grpc.Server:
     extra = settings.threads - settings.workers
     return grpc.server(
         executor,
-        interceptors=[ErrorInterceptor()],
+        interceptors=[ErrorInterceptor(None if metrics is None else metrics.observe)],
         options=SERVER_OPTIONS,
         maximum_concurrent_rpcs=max(4 * settings.workers, 64) + extra,
     )
@@ -120,6 +136,20 @@ class ShutdownAwareHealth(health.HealthServicer):
     def __init__(self) -> None:
         super().__init__(experimental_non_blocking=True)
         self.on_shutdown: list[Callable[[], None]] = []
+        self._statuses: dict[str, int] = {}
+
+    def set(self, service: str, status: int) -> None:
+        """Set a service's status (and remember it for the HTTP /health route)."""
+        self._statuses[service] = status
+        super().set(service, status)
+
+    def statuses(self) -> tuple[bool, dict[str, str]]:
+        """(overall serving, {service or "": status name}) for the HTTP /health route."""
+        names = {
+            service or "": health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+            for service, status in self._statuses.items()
+        }
+        return names.get("") == "SERVING", names
 
     def enter_graceful_shutdown(self) -> None:
         """Report NOT_SERVING everywhere, then run the shutdown hooks (each once)."""
@@ -200,17 +230,21 @@ def add_artifact_service(
     store: ArtifactStore,
     *,
     protected: Callable[[str], list[tuple[str, int]]] | None = None,
-) -> None:
+    metrics: ServerMetrics | None = None,
+) -> object:
     """Register the ArtifactService over `store` (refusing writes to `protected` paths)."""
     from modelyard.artifacts.servicer import ArtifactServicer
     from modelyard.v1 import artifacts_pb2_grpc
 
+    count = None if metrics is None else (lambda d, n: metrics.add_bytes(d, "grpc", n))
+    servicer = ArtifactServicer(store, protected=protected, count_bytes=count)
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        ArtifactServicer(store, protected=protected), server
+        servicer, server
     )
+    return servicer
 
 
-def add_refusing_registry_service(server: grpc.Server, message: str, *, mode: str) -> None:
+def add_refusing_registry_service(server: grpc.Server, message: str, *, mode: str) -> object:
     """Register a ModelRegistryService that answers every call UNIMPLEMENTED naming the mode."""
     from modelyard.v1 import registry_pb2_grpc
 
@@ -223,9 +257,10 @@ def add_refusing_registry_service(server: grpc.Server, message: str, *, mode: st
     registry_pb2_grpc.add_ModelRegistryServiceServicer_to_server(  # type: ignore[no-untyped-call]
         servicer, server
     )
+    return servicer
 
 
-def add_refusing_artifact_service(server: grpc.Server, message: str, *, mode: str) -> None:
+def add_refusing_artifact_service(server: grpc.Server, message: str, *, mode: str) -> object:
     """Register an ArtifactService that answers every call UNIMPLEMENTED naming the mode."""
     from modelyard.v1 import artifacts_pb2_grpc
 
@@ -238,3 +273,4 @@ def add_refusing_artifact_service(server: grpc.Server, message: str, *, mode: st
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(  # type: ignore[no-untyped-call]
         servicer, server
     )
+    return servicer

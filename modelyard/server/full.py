@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
 from modelyard.artifact_uris import join_artifact_uri
 from modelyard.artifacts.filesystems import StorageOptions
 from modelyard.artifacts.locations import ArtifactRootPolicy
 from modelyard.artifacts.model_sources import FsspecSourceInspector, insecure_artifact_channel
 from modelyard.config import client_config
+from modelyard.gateway.metrics import PoolStats, ServerMetrics, sqlalchemy_pool_stats
 from modelyard.registry.registry_servicer import ModelRegistryServicer
 from modelyard.registry.servicers import TrackingServicer
 from modelyard.registry_stores import RegistryStore
@@ -37,6 +39,7 @@ from modelyard.server.assembly import (
     new_server,
     open_artifact_store,
 )
+from modelyard.server.http import build_http
 from modelyard.server.settings import PROXIED_ARTIFACT_ROOT, ServerSettings
 from modelyard.store_registry import (
     registry_registry,
@@ -45,14 +48,17 @@ from modelyard.store_registry import (
     uri_scheme,
 )
 from modelyard.stores import StoreOptions
-from modelyard.v1 import registry_pb2_grpc
+from modelyard.v1 import artifacts_pb2, registry_pb2, registry_pb2_grpc
 from modelyard.v1 import tracking_pb2 as pb
 from modelyard.v1 import tracking_pb2_grpc as pb_grpc
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelyard.artifacts.store import ArtifactStore
 
-TRACKING_SERVICE = pb.DESCRIPTOR.services_by_name["TrackingService"].full_name
+TRACKING_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["TrackingService"]
+REGISTRY_DESCRIPTOR = registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
+ARTIFACT_DESCRIPTOR = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
+TRACKING_SERVICE = TRACKING_DESCRIPTOR.full_name
 
 MODE = "full"
 NO_SERVE_ARTIFACTS_MODE = "no-serve-artifacts"
@@ -159,11 +165,14 @@ def build(settings: ServerSettings) -> ServerBundle:
         StoreOptions(default_artifact_root=default_root),
     )
     closers: list[Callable[[], None]] = [store.close]
+    metrics = ServerMetrics(pool_stats=database_pool_stats(store))
     try:
-        server = new_server(settings)
+        server = new_server(settings, metrics)
+        tracking_servicer = TrackingServicer(store, check_artifact_location=policy.check)
         pb_grpc.add_TrackingServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            TrackingServicer(store, check_artifact_location=policy.check), server
+            tracking_servicer, server
         )
+        servicers: dict[ServiceDescriptor, object] = {TRACKING_DESCRIPTOR: tracking_servicer}
         services = [TRACKING_SERVICE, REGISTRY_SERVICE, ARTIFACT_SERVICE]
         serving = [TRACKING_SERVICE]
         registry: RegistryStore | None = None
@@ -180,23 +189,37 @@ def build(settings: ServerSettings) -> ServerBundle:
             registry_pb2_grpc.add_ModelRegistryServiceServicer_to_server(  # type: ignore[no-untyped-call]
                 registry_servicer, server
             )
+            servicers[REGISTRY_DESCRIPTOR] = registry_servicer
             serving.append(REGISTRY_SERVICE)
         else:  # a third-party tracking store without a registry
-            add_refusing_registry_service(
+            servicers[REGISTRY_DESCRIPTOR] = add_refusing_registry_service(
                 server, NO_REGISTRY_MESSAGE.format(scheme=scheme), mode=NO_REGISTRY_MODE
             )
+        protected = None
         if artifact_store is not None:
             protected = protected_paths(registry, artifact_store) if registry else None
-            add_artifact_service(server, artifact_store, protected=protected)
+            servicers[ARTIFACT_DESCRIPTOR] = add_artifact_service(
+                server, artifact_store, protected=protected, metrics=metrics
+            )
             serving.append(ARTIFACT_SERVICE)
         else:
-            add_refusing_artifact_service(
+            servicers[ARTIFACT_DESCRIPTOR] = add_refusing_artifact_service(
                 server, NO_SERVE_ARTIFACTS_MESSAGE, mode=NO_SERVE_ARTIFACTS_MODE
             )
         health = add_health_and_reflection(server, services, serving=serving)
         if registry_servicer is not None:
             health.on_shutdown.append(registry_servicer.close)
         port = bind(server, settings)
+        http = build_http(
+            settings,
+            servicers=servicers,
+            health=health,
+            metrics=metrics,
+            artifact_store=artifact_store,
+            protected=protected,
+        )
+        if http is not None:
+            closers.insert(0, http.stop)
     except BaseException:
         for close in closers:
             close()
@@ -204,7 +227,18 @@ def build(settings: ServerSettings) -> ServerBundle:
     info["allowed_artifact_roots"] = list(policy.roots)
     info["allowed_model_sources"] = list(inspector.allowed_roots)
     info["max_watches"] = settings.max_watches
-    return ServerBundle(server=server, port=port, health=health, closers=closers, info=info)
+    if http is not None:
+        info["http_port"] = http.port
+    return ServerBundle(
+        server=server, port=port, health=health, closers=closers, info=info, http=http
+    )
+
+
+def database_pool_stats(store: object) -> PoolStats | None:
+    """Pool statistics of a SQL store's engine (None for a store without one)."""
+    database = getattr(store, "db", None)
+    engine = getattr(database, "engine", None)
+    return None if engine is None else sqlalchemy_pool_stats(engine)
 
 
 def build_server(settings: ServerSettings) -> tuple[grpc.Server, int]:

@@ -24,7 +24,15 @@ logger = logging.getLogger("modelyard.server.rpc")
 _Behavior = Callable[[Any, grpc.ServicerContext], Any]
 
 
-def _log(method: str, code: str, start: float, level: int, **extra: object) -> None:
+Observe = Callable[[str, str, str, float], None]
+"""(transport, method, status name, seconds) -> None: the metrics hook."""
+
+
+def _log(
+    observe: Observe | None, method: str, code: str, start: float, level: int, **extra: object
+) -> None:
+    if observe is not None:
+        observe("grpc", method, code, time.perf_counter() - start)
     if logger.isEnabledFor(level):
         duration_ms = round((time.perf_counter() - start) * 1000.0, 3)
         logger.log(
@@ -47,10 +55,17 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
     return code is not None and code != grpc.StatusCode.OK
 
 
-def _fail(method: str, start: float, context: grpc.ServicerContext, exc: Exception) -> None:
+def _fail(
+    observe: Observe | None,
+    method: str,
+    start: float,
+    context: grpc.ServicerContext,
+    exc: Exception,
+) -> None:
     """Map `exc` to a status on `context` and abort (always raises)."""
     if isinstance(exc, ModelyardError):
         _log(
+            observe,
             method,
             exc.code.name,
             start,
@@ -60,6 +75,8 @@ def _fail(method: str, start: float, context: grpc.ServicerContext, exc: Excepti
         )
         context.abort_with_status(status_for_error(exc))
     incident = new_incident_id()
+    if observe is not None:
+        observe("grpc", method, "INTERNAL", time.perf_counter() - start)
     logger.error(
         "unexpected error in %s (incident %s)",
         method,
@@ -75,7 +92,7 @@ def _fail(method: str, start: float, context: grpc.ServicerContext, exc: Excepti
     context.abort_with_status(internal_status(incident))
 
 
-def _wrap_unary_response(method: str, inner: _Behavior) -> _Behavior:
+def _wrap_unary_response(method: str, inner: _Behavior, observe: Observe | None) -> _Behavior:
     def behavior(request: Any, context: grpc.ServicerContext) -> Any:
         start = time.perf_counter()
         try:
@@ -83,15 +100,15 @@ def _wrap_unary_response(method: str, inner: _Behavior) -> _Behavior:
         except Exception as exc:
             if _already_aborted(context):
                 raise
-            _fail(method, start, context, exc)
+            _fail(observe, method, start, context, exc)
             raise  # unreachable: _fail aborts
-        _log(method, "OK", start, logging.DEBUG)
+        _log(observe, method, "OK", start, logging.DEBUG)
         return response
 
     return behavior
 
 
-def _wrap_streaming_response(method: str, inner: _Behavior) -> _Behavior:
+def _wrap_streaming_response(method: str, inner: _Behavior, observe: Observe | None) -> _Behavior:
     def behavior(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         start = time.perf_counter()
         try:
@@ -99,39 +116,39 @@ def _wrap_streaming_response(method: str, inner: _Behavior) -> _Behavior:
         except Exception as exc:
             if _already_aborted(context):
                 raise
-            _fail(method, start, context, exc)
+            _fail(observe, method, start, context, exc)
             raise  # unreachable: _fail aborts
-        _log(method, "OK", start, logging.DEBUG)
+        _log(observe, method, "OK", start, logging.DEBUG)
 
     return behavior
 
 
 def _wrap_handler(
-    method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    method: str, handler: grpc.RpcMethodHandler[Any, Any], observe: Observe | None = None
 ) -> grpc.RpcMethodHandler[Any, Any]:
     deserializer = handler.request_deserializer
     serializer = handler.response_serializer
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(
-            _wrap_unary_response(method, handler.unary_unary),
+            _wrap_unary_response(method, handler.unary_unary, observe),
             request_deserializer=deserializer,
             response_serializer=serializer,
         )
     if handler.unary_stream is not None:
         return grpc.unary_stream_rpc_method_handler(
-            _wrap_streaming_response(method, handler.unary_stream),
+            _wrap_streaming_response(method, handler.unary_stream, observe),
             request_deserializer=deserializer,
             response_serializer=serializer,
         )
     if handler.stream_unary is not None:
         return grpc.stream_unary_rpc_method_handler(
-            _wrap_unary_response(method, handler.stream_unary),
+            _wrap_unary_response(method, handler.stream_unary, observe),
             request_deserializer=deserializer,
             response_serializer=serializer,
         )
     if handler.stream_stream is not None:
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_streaming_response(method, handler.stream_stream),
+            _wrap_streaming_response(method, handler.stream_stream, observe),
             request_deserializer=deserializer,
             response_serializer=serializer,
         )
@@ -139,9 +156,10 @@ def _wrap_handler(
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Maps errors of all four handler kinds to statuses and logs each call."""
+    """Maps errors of all four handler kinds to statuses, logs and counts each call."""
 
-    def __init__(self) -> None:
+    def __init__(self, observe: Observe | None = None) -> None:
+        self._observe = observe
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def intercept_service(
@@ -157,6 +175,6 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        wrapped = _wrap_handler(method, handler)
+        wrapped = _wrap_handler(method, handler, self._observe)
         self._wrapped[method] = wrapped
         return wrapped

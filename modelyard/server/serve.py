@@ -90,7 +90,7 @@ def serve(settings: ServerSettings) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, on_signal)
     try:
-        bundle.server.start()
+        bundle.start()
         address = f"{_display_host(settings.host)}:{bundle.port}"
         mode = "artifacts-only" if settings.artifacts_only else "full"
         logger.info(
@@ -98,10 +98,17 @@ def serve(settings: ServerSettings) -> None:
             extra={"mode": mode, **bundle.info, "address": address, "workers": settings.workers},
         )
         print(f"modelyard server listening on {address}", flush=True)
+        if bundle.http is not None:
+            print(
+                f"web UI and JSON gateway on http://{_display_host(settings.host)}:"
+                f"{bundle.http.port}/",
+                flush=True,
+            )
         while not stop.wait(0.5):
             pass
         logger.info("shutting down", extra={"grace_seconds": settings.grace_seconds})
         bundle.health.enter_graceful_shutdown()
+        bundle.stop_http()
         bundle.server.stop(settings.grace_seconds).wait()
     finally:
         bundle.server.stop(0)

@@ -26,8 +26,15 @@ class ServerSettings:
     """Interface to bind."""
     port: int = 50051
     """gRPC port; 0 picks a free port."""
-    http_port: int = 5000
-    """Reserved for the UI/JSON gateway of a later issue; unused now."""
+    http_port: int | None = 5000
+    """Port of the HTTP side (JSON gateway, files, UI, /health, /metrics); 0 picks a free
+    port; None serves no HTTP."""
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
+    """Host names the HTTP side answers ("*": any); the defence against DNS rebinding."""
+    cors_allowed_origins: tuple[str, ...] = ()
+    """Other origins (scheme://host:port) whose pages may call the HTTP side."""
+    serve_ui: bool = True
+    """Serve the web UI on the HTTP port (the JSON gateway is served either way)."""
     workers: int = 16
     """Size of the bounded worker pool."""
     default_artifact_root: str | None = None
@@ -59,6 +66,8 @@ class ServerSettings:
             raise ValueError("--tls-cert and --tls-key must be given together")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0 to 65535, got {self.port}")
+        if self.http_port is not None and not 0 <= self.http_port <= 65535:
+            raise ValueError(f"http_port must be 0 to 65535, got {self.http_port}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.max_watches < 0:
