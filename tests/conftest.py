@@ -283,7 +283,7 @@ class LiveServers:
 
         conf = ServerSettings(
             backend_store_uri=backend_store_uri,
-            **{"host": "127.0.0.1", "port": 0, "workers": 8, **settings},
+            **{"host": "127.0.0.1", "port": 0, "workers": 8, "http_port": None, **settings},
         )
         build = getattr(full, "build", None)
         if build is not None:  # the bundle also closes the server's store (DB connections)

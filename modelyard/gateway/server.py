@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -40,17 +41,13 @@ class HttpServer:
         self._thread.start()
 
     def _run(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # closed while select() waited: the way out
             self._server.run()
-        except OSError:  # closed while select() waited: the normal way out
-            pass
 
     def stop(self) -> None:
         """Stop accepting and close the listening socket (idempotent)."""
-        try:
+        with contextlib.suppress(OSError):
             self._server.close()
-        except OSError:
-            pass
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=5)
