@@ -26,9 +26,9 @@ class ServerSettings:
     """Interface to bind."""
     port: int = 50051
     """gRPC port; 0 picks a free port."""
-    http_port: int | None = 5000
+    http_port: int | None = None
     """Port of the HTTP side (JSON gateway, files, UI, /health, /metrics); 0 picks a free
-    port; None serves no HTTP."""
+    port; None serves no HTTP (the CLI's default is 5000; code that embeds a server opts in)."""
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
     """Host names the HTTP side answers ("*": any); the defence against DNS rebinding."""
     cors_allowed_origins: tuple[str, ...] = ()

@@ -294,6 +294,7 @@ def test_artifact_flags_map_to_settings(captured: list[ServerSettings]) -> None:
     assert result.exit_code == 0, result.output
     assert captured == [
         ServerSettings(
+            http_port=5000,
             artifacts_destination="s3://bucket/artifacts",
             s3_endpoint_url="http://127.0.0.1:9000",
             default_artifact_root="modelyard-artifacts://art.internal:50052/",

@@ -10,6 +10,7 @@ each mode is exercised.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -206,7 +208,7 @@ def test_proxied_server_on_s3(
     moto_endpoint: str,
 ) -> None:
     """Mode 2: modelyard-server.service + server.env; clients reach S3 only through it."""
-    port = free_port()
+    port, http_port = free_port(), free_port()
     services.append(
         Service(
             DEPLOY / "modelyard-server.service",
@@ -214,6 +216,7 @@ def test_proxied_server_on_s3(
             overrides={
                 "MODELYARD_BACKEND_STORE_URI": sqlite_uri,
                 "MODELYARD_PORT": str(port),
+                "MODELYARD_HTTP_PORT": str(http_port),
                 "MODELYARD_ARTIFACTS_DESTINATION": f"s3://{s3_bucket}/modelyard",
                 **s3_env(s3_storage_env),
             },
@@ -232,6 +235,13 @@ def test_proxied_server_on_s3(
         f"modelyard/{exp_and_run}/states/data.json",
         f"modelyard/{exp_and_run}/states/features.txt",
     }
+    # The unit's HTTP port answers /health, and the file the job logged downloads over HTTP.
+    base = f"http://127.0.0.1:{http_port}"
+    with urllib.request.urlopen(f"{base}/health", timeout=10) as resp:
+        assert json.load(resp)["status"] == "SERVING"
+    with urllib.request.urlopen(f"{base}/files/{exp_and_run}/states/data.json", timeout=10) as resp:
+        assert resp.headers["Content-Disposition"].startswith("attachment")
+        assert json.loads(resp.read())
 
 
 def s3_object_keys(s3_storage_env: Mapping[str, str], bucket: str) -> set[str]:
@@ -267,6 +277,7 @@ def test_split_tracking_and_artifact_servers(
                 "MODELYARD_ARTIFACTS_DESTINATION": f"s3://{s3_bucket}/modelyard",
                 "MODELYARD_HOST": "127.0.0.1",
                 "MODELYARD_PORT": str(artifacts_port),
+                "MODELYARD_HTTP_PORT": str(free_port()),
                 **s3_env(s3_storage_env),
             },
             optional={"MODELYARD_S3_ENDPOINT_URL": moto_endpoint},
@@ -279,6 +290,7 @@ def test_split_tracking_and_artifact_servers(
             overrides={
                 "MODELYARD_BACKEND_STORE_URI": sqlite_uri,
                 "MODELYARD_PORT": str(tracking_port),
+                "MODELYARD_HTTP_PORT": str(free_port()),
                 "MODELYARD_DEFAULT_ARTIFACT_ROOT": f"modelyard-artifacts://127.0.0.1:{artifacts_port}/",
             },
         )
@@ -320,6 +332,7 @@ def test_direct_to_bucket_on_azure(
                 "MODELYARD_BACKEND_STORE_URI": sqlite_uri,
                 "MODELYARD_HOST": "127.0.0.1",
                 "MODELYARD_PORT": str(port),
+                "MODELYARD_HTTP_PORT": str(free_port()),
                 "MODELYARD_DEFAULT_ARTIFACT_ROOT": f"{base}/default",
                 "MODELYARD_ALLOWED_ARTIFACT_ROOT": f"{base}/teams",
             },

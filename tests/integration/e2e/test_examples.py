@@ -224,6 +224,8 @@ def server_on_postgres(
             "127.0.0.1",
             "--port",
             "0",
+            "--http-port",
+            "0",
         ],
         cwd=workdir,
         env=_env(None),

@@ -58,6 +58,8 @@ class CliServer:
                 str(destination),
                 "--port",
                 "0",
+                "--http-port",
+                "0",
                 "--workers",
                 "8",
                 "--grace-seconds",

@@ -46,7 +46,31 @@ def db_uri(tmp_path: Path) -> str:
 def test_server_defaults(runner: CliRunner, captured: list[ServerSettings]) -> None:
     result = runner.invoke(cli, ["server"])
     assert result.exit_code == 0, result.output
-    assert captured == [ServerSettings()]
+    assert captured == [ServerSettings(http_port=5000)]  # the CLI serves HTTP on 5000
+
+
+def test_http_flags_map_to_settings(runner: CliRunner, captured: list[ServerSettings]) -> None:
+    args = [
+        "ui",
+        "--http-port", "0",
+        "--allowed-hosts", "tracking.example.com, localhost",
+        "--cors-allowed-origins", "https://app.example.com",
+        "--no-serve-ui",
+    ]  # fmt: skip
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert captured == [
+        ServerSettings(
+            http_port=0,
+            allowed_hosts=("tracking.example.com", "localhost"),
+            cors_allowed_origins=("https://app.example.com",),
+            serve_ui=False,
+        )
+    ]
+    captured.clear()
+    result = runner.invoke(cli, ["server", "--no-http"])
+    assert result.exit_code == 0, result.output
+    assert captured[0].http_port is None
 
 
 def test_server_flags_map_to_settings(

@@ -354,6 +354,8 @@ def test_cli_starts_prints_its_port_and_logs_json(tmp_path: Path) -> None:
         "server",
         "--port",
         "0",
+        "--http-port",
+        "0",
         "--log-level",
         "debug",
         "--backend-store-uri",
@@ -387,7 +389,7 @@ ARTIFACTS_ONLY_PROBE = textwrap.dedent(
         print("LOADED " + ",".join(loaded), flush=True)
 
     threading.Thread(target=probe, daemon=True).start()
-    main(["server", "--artifacts-only", "--port", "0"])
+    main(["server", "--artifacts-only", "--port", "0", "--http-port", "0"])
     """
 )
 
@@ -402,6 +404,8 @@ def test_artifacts_only_process_never_imports_sqlalchemy(tmp_path: Path) -> None
         proc.stdin.write("\n")
         proc.stdin.flush()
         probe = proc.stdout.readline()
+        while probe.startswith("web UI"):  # the HTTP side's address line
+            probe = proc.stdout.readline()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=CALL_TIMEOUT) == 0
     assert probe.strip() == "LOADED"
