@@ -39,6 +39,7 @@ from modelyard.gateway.transcoding import (
     error_body,
     error_for_exception,
 )
+from modelyard.wire.status import new_incident_id
 
 logger = logging.getLogger("modelyard.server.http")
 
@@ -88,8 +89,28 @@ def json_response(status: int, body: bytes) -> Response:
 def refusal_response(http_status: int, status: str, message: str) -> Response:
     """A JSON error answer outside an RPC (host, origin, routing)."""
     code = Code[status] if status in Code.__members__ else Code.UNKNOWN
-    answer = error_body(code, message, status)
+    answer = error_body(code, message, status, http_status=http_status)
     return Response(answer.body, status=http_status, content_type=JSON)
+
+
+def internal_error_response(request: Request, exc: Exception) -> Response:
+    """Log an unexpected error with a new incident id; answer 500 naming only that id."""
+    incident = new_incident_id()
+    logger.error(
+        "unexpected error in %s %s (incident %s)",
+        request.method,
+        request.path,
+        incident,
+        exc_info=exc,
+        extra={"path": request.path, "code": "INTERNAL", "incident_id": incident},
+    )
+    answer = error_body(
+        Code.INTERNAL,
+        f"internal server error (incident {incident})",
+        "INTERNAL",
+        {"incident_id": incident},
+    )
+    return Response(answer.body, status=answer.http_status, content_type=JSON)
 
 
 class GatewayApp:
@@ -114,6 +135,8 @@ class GatewayApp:
         except ModelyardError as exc:
             answer = error_for_exception(exc)
             response = Response(answer.body, status=answer.http_status, content_type=JSON)
+        except Exception as exc:  # outside an RPC (files, static): JSON, headers, an incident
+            response = internal_error_response(request, exc)
         self.decorate(request, response)
         if label != "api":  # the API counts its calls by method with the gRPC status
             self.routes.metrics.observe(
@@ -151,6 +174,14 @@ class GatewayApp:
             return "refused", refusal_response(refused.http_status, refused.status, refused.message)
         adapter = URL_MAP.bind_to_environ(request.environ)
         endpoint, args = adapter.match()
+        if endpoint == "page":
+            # What the rules above left because its rest starts with "/" ("/files//etc",
+            # "/files/%2Fetc") or has too many segments ("/api/a/b/c") is never the page.
+            head, _, rest = args["path"].partition("/")
+            if head in ("files", "static"):
+                endpoint, args = head, {"path": rest}
+            elif head == "api":
+                raise NotFound("no such API route: use POST /api/<service>/<method>")
         if endpoint == "api":
             return "api", self.api(request, args["service"], args["method"])
         if endpoint == "health":
@@ -188,19 +219,26 @@ class GatewayApp:
         if request.method != "POST":
             raise MethodNotAllowed(valid_methods=["POST"])
         method = self.routes.methods.find(service, name)
+        start = time.perf_counter()
+        refused = None
         mimetype = request.mimetype
+        length = request.content_length
         if mimetype != JSON:
-            return refusal_response(
+            refused = refusal_response(
                 415,
                 "INVALID_ARGUMENT",
                 f"send the request as JSON (Content-Type: application/json), got "
                 f"{mimetype or 'no content type'!r}",
             )
-        length = request.content_length
-        if length is not None and length > MAX_JSON_BODY:
-            return refusal_response(
+        elif length is not None and length > MAX_JSON_BODY:
+            refused = refusal_response(
                 413, "INVALID_ARGUMENT", f"request body of {length} bytes is over {MAX_JSON_BODY}"
             )
+        if refused is not None:
+            self.routes.metrics.observe(
+                "http", method.full_name, "INVALID_ARGUMENT", time.perf_counter() - start
+            )
+            return refused
         body = request.get_data(cache=False)
         context = GatewayContext(
             peer=f"ipv4:{request.remote_addr}",
@@ -210,7 +248,6 @@ class GatewayApp:
                 if k.lower().startswith("x-modelyard-")
             ),
         )
-        start = time.perf_counter()
         status, payload, code = self.routes.methods.call(method, body, context)
         self.routes.metrics.observe("http", method.full_name, code, time.perf_counter() - start)
         response = json_response(status, payload)

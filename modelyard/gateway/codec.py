@@ -5,7 +5,7 @@ Responses are encoded by functions generated once per message type from its desc
 reads the fields by attribute and skips default values, which gives exactly what
 `json_format.MessageToDict` gives (int64 as strings, enums by name, bytes as base64, lowerCamel
 names, non-finite floats as "NaN"/"Infinity") at a fifth of its cost. A search response of a
-hundred runs is the gateway's hot path; `bench/gateway.py` measures it.
+hundred runs is the gateway's hot path; `bench/ui.py` (scenario 19) measures it.
 
 Well-known types (Timestamp, Struct, Any, wrappers ...) have special JSON forms; messages that
 contain one fall back to `json_format` for that field.
@@ -22,6 +22,7 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.internal import type_checkers
 from google.protobuf.message import Message
 
 from modelyard.errors import InvalidArgument
@@ -52,6 +53,18 @@ def _float(value: float) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
+def _float32(value: float) -> float | str:
+    """A float field's value as protobuf writes it: the shortest decimal of the float32."""
+    if math.isfinite(value):
+        return float(type_checkers.ToShortestFloat(value))
+    return _float(value)
+
+
+def _bool_key(value: bool) -> str:
+    """A bool map key in the JSON mapping: "true" or "false"."""
+    return "true" if value else "false"
+
+
 def _bytes(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
@@ -73,21 +86,37 @@ class _Builder:
 
     def __init__(self, descriptor: Descriptor) -> None:
         self.descriptor = descriptor
-        self.env: dict[str, Any] = {"_float": _float, "_bytes": _bytes, "str": str, "dict": dict}
+        self.env: dict[str, Any] = {
+            "_float": _float,
+            "_float32": _float32,
+            "_bytes": _bytes,
+            "_bool_key": _bool_key,
+            "_copysign": math.copysign,
+            "str": str,
+            "dict": dict,
+        }
         self.lines = ["def encode(m):", "    out = {}"]
         self.nested: dict[str, Descriptor] = {}
+        self.names = 0
+
+    def unique(self, prefix: str) -> str:
+        """A fresh global name (not the field number: a map's value field is number 2 too)."""
+        self.names += 1
+        return f"{prefix}_{self.names}"
 
     def scalar(self, field: FieldDescriptor, expr: str) -> str:
         """Expression converting one scalar value of `field`."""
         kind = field.type
         if kind in _INT64_TYPES:
             return f"str({expr})"
-        if kind in _FLOAT_TYPES:
+        if kind == FieldDescriptor.TYPE_FLOAT:
+            return f"_float32({expr})"
+        if kind == FieldDescriptor.TYPE_DOUBLE:
             return f"_float({expr})"
         if kind == FieldDescriptor.TYPE_BYTES:
             return f"_bytes({expr})"
         if kind == FieldDescriptor.TYPE_ENUM:
-            names = f"_enum_{field.number}"
+            names = self.unique("_enum")
             self.env[names] = {v.number: v.name for v in field.enum_type.values}
             return f"{names}.get({expr}, {expr})"
         return expr
@@ -97,7 +126,7 @@ class _Builder:
         if _is_well_known(descriptor):
             self.env["_well_known"] = _well_known
             return f"_well_known({expr})"
-        name = f"_msg_{field.number}"
+        name = self.unique("_msg")
         self.nested[name] = descriptor
         return f"{name}({expr})"
 
@@ -113,7 +142,10 @@ class _Builder:
             entry = field.message_type
             key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
             converted = self.value(value_field, "x")
-            key_expr = "str(k)" if key_field.type != FieldDescriptor.TYPE_STRING else "k"
+            key_expr = {
+                FieldDescriptor.TYPE_STRING: "k",
+                FieldDescriptor.TYPE_BOOL: "_bool_key(k)",
+            }.get(key_field.type, "str(k)")
             emit(f"    v = m.{attr}")
             if converted == "x" and key_expr == "k":
                 emit(f"    if v: out[{key!r}] = dict(v)")
@@ -128,6 +160,9 @@ class _Builder:
                 emit(f"    if v: out[{key!r}] = [{converted} for x in v]")
         elif field.type == FieldDescriptor.TYPE_MESSAGE or field.has_presence:
             emit(f"    if m.HasField({attr!r}): out[{key!r}] = {self.value(field, 'm.' + attr)}")
+        elif field.type in _FLOAT_TYPES:  # -0.0 is not the default: protobuf sends it
+            emit(f"    v = m.{attr}")
+            emit(f"    if v or _copysign(1.0, v) < 0: out[{key!r}] = {self.scalar(field, 'v')}")
         else:
             emit(f"    v = m.{attr}")
             emit(f"    if v: out[{key!r}] = {self.scalar(field, 'v')}")
@@ -188,6 +223,8 @@ def parse_request(body: bytes, message_class: type[Message]) -> Message:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidArgument(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument("the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidArgument(f"the request body must be a JSON object, got {type(data).__name__}")
     try:
@@ -195,6 +232,6 @@ def parse_request(body: bytes, message_class: type[Message]) -> Message:
     except json_format.ParseError as exc:
         raise InvalidArgument(
             f"the request does not match {message_class.DESCRIPTOR.full_name}: {exc}",
-            message=message_class.DESCRIPTOR.full_name,
+            message_type=message_class.DESCRIPTOR.full_name,
         ) from None
     return message

@@ -84,7 +84,13 @@ class FileRoutes:
         if request.headers.get("Range"):
             wanted = request.range
             span = wanted.range_for_length(size) if wanted is not None else None
-            if wanted is not None and span is None and len(wanted.ranges) == 1:
+            # Other units and several ranges are ignored (the whole file, as RFC 9110 allows).
+            if (
+                wanted is not None
+                and wanted.units == "bytes"
+                and span is None
+                and len(wanted.ranges) == 1
+            ):
                 response = Response(status=416)
                 response.headers["Content-Range"] = f"bytes */{size}"
                 return response
@@ -114,13 +120,15 @@ class FileRoutes:
                 if len(chunk) > remaining:
                     chunk = chunk[:remaining]
                 remaining -= len(chunk)
+                if self.metrics is not None:
+                    # Counted before it is handed over: once a client has the bytes, so has
+                    # /metrics (counting after the last chunk raced the client's next scrape).
+                    self.metrics.add_bytes("out", "http", len(chunk))
                 yield chunk
                 if remaining <= 0:
                     break
         finally:
             reader.close()
-            if self.metrics is not None:
-                self.metrics.add_bytes("out", "http", stop - start - remaining)
 
     def upload(self, request: Request, path: str) -> Response:
         """Store the request body at `path` (201 with its size and SHA-256)."""

@@ -31,7 +31,8 @@ LATENCY_BUCKETS = (
 )
 
 PoolStats = Callable[[], dict[str, int]]
-"""Returns {"size": ..., "checked_out": ..., "overflow": ...} of the metadata database pool."""
+"""Returns {"size": ..., "checked_out": ..., "checked_in": ..., "overflow": ...} of the metadata
+database pool (what the pool class offers)."""
 
 
 class _PoolCollector(Collector):
@@ -100,11 +101,14 @@ def sqlalchemy_pool_stats(engine: Any) -> PoolStats:
         for name, attr in (
             ("size", "size"),
             ("checked_out", "checkedout"),
+            ("checked_in", "checkedin"),
             ("overflow", "overflow"),
         ):
             method = getattr(pool, attr, None)
             if callable(method):
                 out[name] = int(method())
+        if "overflow" in out:  # QueuePool counts up from -size until the pool is full
+            out["overflow"] = max(0, out["overflow"])
         return out
 
     return stats

@@ -135,12 +135,18 @@ class GatewayContext:
 
 
 def error_body(
-    code: Code, message: str, reason: str, details: Mapping[str, object] | None = None
+    code: Code,
+    message: str,
+    reason: str,
+    details: Mapping[str, object] | None = None,
+    *,
+    http_status: int | None = None,
 ) -> ErrorBody:
-    """The JSON error answer for a status."""
+    """The JSON error answer for a status (`http_status` overrides the code's HTTP status)."""
     import json
 
-    http_status = HTTP_STATUS.get(code, 500)
+    if http_status is None:
+        http_status = HTTP_STATUS.get(code, 500)
     body = {
         "error": {
             "code": http_status,

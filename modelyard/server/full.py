@@ -235,9 +235,14 @@ def build(settings: ServerSettings) -> ServerBundle:
 
 
 def database_pool_stats(store: object) -> PoolStats | None:
-    """Pool statistics of a SQL store's engine (None for a store without one)."""
-    database = getattr(store, "db", None)
-    engine = getattr(database, "engine", None)
+    """Pool statistics of a SQL store's engine (None for a store without one).
+
+    The store the server holds is a validating wrapper: the engine is on the `inner` store.
+    """
+    seen = 0
+    while store is not None and getattr(store, "db", None) is None and seen < 8:
+        store, seen = getattr(store, "inner", None), seen + 1
+    engine = getattr(getattr(store, "db", None), "engine", None)
     return None if engine is None else sqlalchemy_pool_stats(engine)
 
 
