@@ -15,7 +15,8 @@ from werkzeug.wrappers import Request, Response
 
 from modelyard.gateway.security import CSRF_COOKIE, new_csrf_token
 
-STATIC_DIR = Path(__file__).parent / "static"
+#: The assets next to this module (resolved, so an editable install serves the checkout's).
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 class UiAssets:

@@ -182,11 +182,15 @@ def get_metric_history_bulk(
         RunNotFound: one of the runs does not exist.
     """
     grouped: dict[str, list[Sequence[Any]]] = {r: [] for r in run_ids}
+    ids = list(grouped)
     with db.read() as conn:
-        _check_runs_exist(conn, list(grouped))
-        rows = _fetch_points(db, conn, list(grouped), key)
-    for row in rows:
-        grouped[row[0]].append(row)
+        _check_runs_exist(conn, ids)
+        rows = _fetch_points(db, conn, ids, key)
+    if len(ids) == 1:  # one run: _fetch_points puts a constant in the first column
+        grouped[ids[0]] = rows
+    else:
+        for row in rows:
+            grouped[row[0]].append(row)
     out = []
     for run_id in run_ids:
         history = _unpack(run_id, key, grouped[run_id])

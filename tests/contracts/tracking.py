@@ -1023,6 +1023,11 @@ class TrackingStoreContract:
         assert list(got[0].values) == [0.0, -1.0]
         assert list(got[1].steps) == [0, 1, 2] and list(got[1].values) == [0.0, 1.0, 2.0]
         assert len(got[2]) == 0
+        # One run (and one run asked twice) goes through the single-run read.
+        (alone,) = store.get_metric_history_bulk([run_a], "loss")
+        assert alone.run_id == run_a and list(alone.values) == [0.0, 1.0, 2.0]
+        twice = store.get_metric_history_bulk([run_a, run_a], "loss", max_points=4)
+        assert [list(h.steps) for h in twice] == [[0, 1, 2], [0, 1, 2]]
 
     # == search runs ===========================================================================
 
