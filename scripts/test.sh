@@ -28,6 +28,26 @@ if [ ! -f "$AZURITE_DIR/node_modules/.package-lock.json" ] \
   fi
 fi
 
+# Debian's Chromium for the browser tests (tests/integration/ui; Playwright drives it as
+# /usr/bin/chromium: never `playwright install`, which downloads its own build).
+CHROMIUM=/usr/bin/chromium
+if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing chromium (apt-get)"
+  # stale or empty package lists (fresh containers): update once and retry
+  if ! apt_log="$( (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }) 2>&1)"; then
+    echo "$apt_log" | tail -20 >&2
+    echo "warning: apt-get install chromium failed" >&2
+  fi
+fi
+if [ ! -x "$CHROMIUM" ]; then
+  if [ -n "${CI:-}" ]; then
+    echo "error: $CHROMIUM is missing and could not be installed (CI is set: the browser tests must run)" >&2
+    exit 1
+  fi
+  echo "warning: $CHROMIUM not found: browser tests will be skipped (they fail in CI)" >&2
+fi
+
 echo "== generated code is fresh"
 "$VENV/bin/python" proto/generate.py --check
 echo "== ruff"

@@ -42,7 +42,7 @@ function append(node, children) {
 
 /** Remove every child of a node; return it. */
 export function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
+  node.replaceChildren();
   return node;
 }
 

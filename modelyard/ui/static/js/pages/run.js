@@ -1,0 +1,244 @@
+// "/runs/<id>": one run. Overview, description (editable), params, metrics with a history
+// chart (js/chart.js, js/metrics.js), tags (system tags apart), delete/restore, artifacts.
+
+import { tracking } from "../api.js";
+import { artifactBrowser } from "../artifacts.js";
+import { errorBox, fmtDuration, fmtNumber, fmtTime, h, replace, setTitle } from "../dom.js";
+import { kvTable } from "../table.js";
+
+const NOTE_TAG = "mlflow.note.content";
+const PARENT_TAG = "mlflow.parentRunId";
+
+// The chart modules load while the page renders; a failure shows in the chart panel only.
+let chartModules = null;
+function loadCharts() {
+  if (!chartModules) chartModules = Promise.all([import("../chart.js"), import("../metrics.js")]);
+  return chartModules;
+}
+
+function statusName(status) {
+  return (status || "RUN_STATUS_UNSPECIFIED").replace(/^RUN_STATUS_/, "");
+}
+
+export async function render(main, params) {
+  const runId = params.runId;
+  setTitle(`Run ${runId}`);
+  loadCharts().catch(() => {});
+  replace(main, h("p", { class: "muted" }, "Loading…"));
+  let run;
+  try {
+    run = (await tracking("GetRun", { runId })).run;
+  } catch (err) {
+    replace(main, h("nav", { class: "crumbs" }, h("a", { href: "/" }, "Experiments"), " / "), errorBox(err, "run-error"));
+    return;
+  }
+  await show(main, run);
+}
+
+async function show(main, run) {
+  const info = run.info || {};
+  const data = run.data || {};
+  const tags = data.tags || {};
+  const runId = info.runId;
+  const name = info.runName || runId;
+  const deleted = info.lifecycleStage === "LIFECYCLE_STAGE_DELETED";
+  const status = statusName(info.status);
+  setTitle(name);
+
+  const expLink = h("a", { href: `/experiments/${encodeURIComponent(info.experimentId)}`, testid: "run-experiment-link" }, `Experiment ${info.experimentId}`);
+  const crumbExp = h("a", { href: `/experiments/${encodeURIComponent(info.experimentId)}` }, `Experiment ${info.experimentId}`);
+  tracking("GetExperiment", { experimentId: info.experimentId }).then((r) => {
+    const expName = (r.experiment || {}).name;
+    if (expName) { expLink.textContent = expName; crumbExp.textContent = expName; }
+  }, () => {});
+
+  const notice = h("div", { class: "notice-area", testid: "run-notice" });
+  const actions = h("div", { class: "actions" },
+    deleted
+      ? h("button", { type: "button", class: "btn", testid: "run-restore", onclick: () => lifecycle("RestoreRun") }, "Restore run")
+      : h("button", { type: "button", class: "btn danger", testid: "run-delete", onclick: () => lifecycle("DeleteRun") }, "Delete run"));
+
+  async function lifecycle(method) {
+    try {
+      await tracking(method, { runId });
+      const fresh = (await tracking("GetRun", { runId })).run;
+      await show(main, fresh);
+    } catch (err) {
+      replace(notice, errorBox(err, "run-action-error"));
+    }
+  }
+
+  // -- overview ----------------------------------------------------------------------
+  const parentId = tags[PARENT_TAG];
+  const parentLink = parentId
+    ? h("a", { href: `/runs/${encodeURIComponent(parentId)}`, testid: "run-parent-link" }, parentId)
+    : null;
+  if (parentLink) {
+    tracking("GetRun", { runId: parentId }).then((r) => {
+      const parentName = ((r.run || {}).info || {}).runName;
+      if (parentName) parentLink.textContent = parentName;
+    }, () => {});
+  }
+  const commit = tags["mlflow.source.git.commit"];
+  const source = tags["mlflow.source.name"];
+  const sourceType = tags["mlflow.source.type"];
+  const end = info.endTime;
+  const overviewPairs = [
+    ["Run ID", h("code", { testid: "run-id" }, runId)],
+    ["Status", h("span", { class: `status status-${status.toLowerCase()}`, testid: "run-status" }, status)],
+    ["Started", fmtTime(info.startTime)],
+    ["Ended", end ? fmtTime(end) : h("span", { class: "muted" }, "not ended")],
+    ["Duration", end && info.startTime ? fmtDuration(Number(end) - Number(info.startTime)) : ""],
+    ["User", info.userId || ""],
+    ["Source", source ? h("span", {}, h("code", {}, source), sourceType ? h("span", { class: "badge" }, sourceType) : null) : h("span", { class: "muted" }, "—")],
+    ["Git commit", commit ? h("code", { testid: "run-git-commit", title: commit }, commit) : h("span", { class: "muted", testid: "run-git-commit" }, "—")],
+    tags["mlflow.source.git.branch"] ? ["Git branch", h("code", {}, tags["mlflow.source.git.branch"])] : null,
+    parentLink ? ["Parent run", parentLink] : null,
+    ["Experiment", expLink],
+    ["Artifacts", h("code", { class: "path" }, info.artifactUri || "")],
+    deleted ? ["Lifecycle", h("span", { class: "badge muted-badge" }, "deleted")] : null,
+  ].filter(Boolean);
+  const overview = h("section", { class: "panel", testid: "run-overview" }, h("h2", {}, "Overview"), kvTable(overviewPairs));
+
+  // -- description -------------------------------------------------------------------
+  const description = h("section", { class: "panel", testid: "run-description" });
+  let note = tags[NOTE_TAG] || "";
+  function showDescription() {
+    replace(description,
+      h("div", { class: "panel-head" }, h("h2", {}, "Description"),
+        deleted ? null : h("button", { type: "button", class: "btn small", testid: "description-edit", onclick: editDescription }, "Edit")),
+      note ? h("div", { class: "description-text", testid: "description-text" }, note)
+        : h("p", { class: "muted", testid: "description-text" }, "No description."));
+  }
+  function editDescription() {
+    const input = h("textarea", { class: "input", rows: "6", testid: "description-input", "aria-label": "Description" });
+    input.value = note;
+    const error = h("div");
+    const save = async () => {
+      try {
+        await tracking("SetTag", { runId, tag: { key: NOTE_TAG, value: input.value } });
+      } catch (err) {
+        replace(error, errorBox(err, "description-error"));
+        return;
+      }
+      note = input.value;
+      showDescription();
+    };
+    replace(description,
+      h("div", { class: "panel-head" }, h("h2", {}, "Description")),
+      input,
+      h("div", { class: "form-actions" },
+        h("button", { type: "button", class: "btn primary", testid: "description-save", onclick: save }, "Save"),
+        h("button", { type: "button", class: "btn", testid: "description-cancel", onclick: showDescription }, "Cancel")),
+      error);
+    input.focus();
+  }
+  showDescription();
+
+  // -- params ------------------------------------------------------------------------
+  const paramEntries = Object.entries(data.params || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const paramsSection = h("section", { class: "panel", testid: "run-params-section" },
+    h("h2", {}, "Parameters ", h("span", { class: "muted count" }, String(paramEntries.length))),
+    paramEntries.length
+      ? h("table", { class: "data props", testid: "run-params" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Value"))),
+        h("tbody", {}, paramEntries.map(([k, v]) => h("tr", { testid: "param-row", dataset: { key: k } }, h("th", { scope: "row" }, k), h("td", { class: "text" }, v)))))
+      : h("p", { class: "muted", testid: "run-params" }, "No parameters."));
+
+  // -- metrics + chart ---------------------------------------------------------------
+  const metrics = [...(data.metrics || [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const xAxis = h("select", { class: "input", testid: "chart-x-axis", "aria-label": "X axis" },
+    h("option", { value: "step" }, "Step"), h("option", { value: "time" }, "Time"));
+  const chartTitle = h("h3", { class: "chart-title" }, "History");
+  const chartBox = h("div", { class: "chart", testid: "metric-chart" });
+  const chartPanel = h("div", { class: "chart-panel hidden" },
+    h("div", { class: "panel-head" }, chartTitle, h("label", { class: "inline" }, "X axis ", xAxis)), chartBox);
+  const chartHint = h("p", { class: "muted" }, metrics.length ? "Click a metric to chart its history." : "");
+  const chart = { key: null, history: null, handle: null, seq: 0 };
+
+  async function drawMetric(key, row) {
+    for (const tr of metricsBody.querySelectorAll("tr.selected")) tr.classList.remove("selected");
+    if (row) row.classList.add("selected");
+    chart.key = key;
+    const seq = ++chart.seq;
+    chartPanel.classList.remove("hidden");
+    chartHint.classList.add("hidden");
+    replace(chartTitle, key);
+    let histories;
+    let modules;
+    try {
+      modules = await loadCharts();
+      histories = await modules[1].fetchHistories([runId], key, 1000);
+    } catch (err) {
+      if (seq === chart.seq) { destroyChart(); replace(chartBox, errorBox(err, "chart-error")); }
+      return;
+    }
+    if (seq !== chart.seq) return;
+    chart.history = histories[0] || { steps: [], timestamps: [], values: [] };
+    chart.lineChart = modules[0].lineChart;
+    drawChart();
+  }
+
+  function destroyChart() {
+    if (chart.handle) { chart.handle.destroy(); chart.handle = null; }
+  }
+
+  function drawChart() {
+    destroyChart();
+    replace(chartBox);
+    chartBox.removeAttribute("data-drawn");
+    const byTime = xAxis.value === "time";
+    const hist = chart.history;
+    chart.handle = chart.lineChart(chartBox,
+      [{ name: chart.key, x: byTime ? hist.timestamps : hist.steps, y: hist.values }],
+      { xLabel: byTime ? "time" : "step", yLabel: chart.key, xIsTime: byTime });
+  }
+  xAxis.addEventListener("change", () => { if (chart.history) drawChart(); });
+
+  const metricsBody = h("tbody", {}, metrics.map((m) => {
+    const tr = h("tr", { testid: "metric-row", dataset: { key: m.key }, class: "clickable", tabindex: "0", title: `Chart ${m.key}` },
+      h("th", { scope: "row" }, m.key),
+      h("td", { class: "num", title: String(m.value) }, fmtNumber(m.value)),
+      h("td", { class: "num" }, m.step === undefined ? "0" : String(m.step)),
+      h("td", { class: "nowrap" }, fmtTime(m.timestamp)));
+    tr.addEventListener("click", () => drawMetric(m.key, tr));
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); drawMetric(m.key, tr); } });
+    return tr;
+  }));
+  const metricsSection = h("section", { class: "panel", testid: "run-metrics-section" },
+    h("h2", {}, "Metrics ", h("span", { class: "muted count" }, String(metrics.length))),
+    metrics.length
+      ? h("table", { class: "data props", testid: "run-metrics" },
+        h("thead", {}, h("tr", {}, ["Name", "Latest", "Step", "Logged"].map((t) => h("th", { scope: "col" }, t)))),
+        metricsBody)
+      : h("p", { class: "muted", testid: "run-metrics" }, "No metrics."),
+    chartHint,
+    chartPanel);
+
+  // -- tags --------------------------------------------------------------------------
+  const tagEntries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const userTags = tagEntries.filter(([k]) => !k.startsWith("mlflow."));
+  const systemTags = tagEntries.filter(([k]) => k.startsWith("mlflow.") && k !== NOTE_TAG);
+  const tagTable = (entries, system) => h("table", { class: `data props${system ? " system" : ""}`, testid: system ? "run-system-tags" : "run-user-tags" },
+    h("tbody", {}, entries.map(([k, v]) => h("tr", { testid: "tag-row", dataset: { key: k, system: system ? "true" : "false" } },
+      h("th", { scope: "row" }, k), h("td", { class: "text long" }, h("div", { class: "clip" }, v))))));
+  const tagsSection = h("section", { class: "panel", testid: "run-tags" },
+    h("h2", {}, "Tags ", h("span", { class: "muted count" }, String(userTags.length))),
+    userTags.length ? tagTable(userTags, false) : h("p", { class: "muted" }, "No tags."),
+    systemTags.length ? h("h3", { class: "subhead" }, "System tags") : null,
+    systemTags.length ? tagTable(systemTags, true) : null);
+
+  replace(main,
+    h("nav", { class: "crumbs" }, h("a", { href: "/" }, "Experiments"), " / ", crumbExp, " / "),
+    h("div", { class: "page-head" },
+      h("h1", { testid: "run-title" }, name),
+      h("span", { class: `status status-${status.toLowerCase()}` }, status),
+      deleted ? h("span", { class: "badge muted-badge" }, "deleted") : null,
+      h("span", { class: "spacer" }),
+      actions),
+    notice,
+    h("div", { class: "run-grid" },
+      h("div", { class: "col" }, overview, description, paramsSection, tagsSection),
+      h("div", { class: "col" }, metricsSection)),
+    artifactBrowser(run));
+}
