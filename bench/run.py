@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import mlflow_env, servers
+from bench import mlflow_env, servers, ui
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -248,10 +248,46 @@ SCENARIOS: list[Scenario] = [
         "-",
         True,
     ),
+    Scenario(
+        "17",
+        "ui_runs_page",
+        "runs page, 10,000 runs: first 100 rows shown",
+        "ms",
+        False,
+        "<= 500 ms",
+        lambda r: r["value"] <= 500.0,
+        "-",
+        True,
+    ),
+    Scenario(
+        "18",
+        "ui_metric_chart",
+        "100,000-point metric chart, click to drawn",
+        "ms",
+        False,
+        "<= 1 s",
+        lambda r: r["value"] <= 1000.0,
+        "-",
+        True,
+    ),
+    Scenario(
+        "19",
+        "gateway_overhead",
+        "JSON gateway SearchRuns 100 runs over gRPC",
+        "%",
+        False,
+        "<= 20 %",
+        lambda r: r["value"] <= 20.0,
+        "-",
+        True,
+    ),
 ]
 #: the model-registry scenarios (issue 4): bench/registry.py, run as `python -m bench.registry`.
 REGISTRY_SCENARIOS = ("registry_ops", "concurrent_versions", "search_versions_10k")
 REGISTRY_MODULE = "bench.registry"
+#: the web UI and JSON gateway scenarios (issue 5): bench/ui.py, run as `python -m bench.ui`.
+UI_SCENARIOS = ui.UI_SCENARIOS
+UI_MODULE = "bench.ui"
 ARTIFACT_SCENARIOS = (
     "artifact_upload_1g",
     "artifact_download_1g",
@@ -283,6 +319,9 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "registry_ops": {"threads": [1, 4], "iterations": 100, "reps": 3},
         "concurrent_versions": {"clients": 10, "versions_per_client": 50, "reps": 3},
         "search_versions_10k": {"n": 20, "reps": 3},
+        "ui_runs_page": {"loads": 20, "warmups": 3},
+        "ui_metric_chart": {"clicks": 10, "history_calls": 20},
+        "gateway_overhead": {"n": 200, "rounds": 4, "warmup": 20},
     },
     "quick": {
         "log_metric": {"n": 200, "reps": 3},
@@ -301,6 +340,9 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "registry_ops": {"threads": [1, 4], "iterations": 10, "reps": 1},
         "concurrent_versions": {"clients": 10, "versions_per_client": 5, "reps": 1},
         "search_versions_10k": {"n": 5, "reps": 1},
+        "ui_runs_page": {"loads": 5, "warmups": 1},
+        "ui_metric_chart": {"clicks": 3, "history_calls": 5},
+        "gateway_overhead": {"n": 40, "rounds": 2, "warmup": 5},
     },
 }
 MLFLOW_FULL_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -316,6 +358,8 @@ MLFLOW_FULL_OVERRIDES: dict[str, dict[str, Any]] = {
     "registry_ops": {"iterations": 20},
     "concurrent_versions": {"versions_per_client": 10},
     "search_versions_10k": {"n": 5},
+    "ui_runs_page": {"loads": 10},
+    "gateway_overhead": {"n": 50},
 }
 MLFLOW_UNSCALED_OVERRIDES: dict[str, dict[str, Any]] = {
     "log_metric": {"n": 200},
@@ -331,6 +375,9 @@ SEARCH_SIZE = {"full": SEARCH_RUNS, "quick": 1000}
 #: versions seeded for search_versions_10k, spread over VERSION_MODELS registered models.
 VERSIONS_SIZE = {"full": 10_000, "quick": 1000}
 VERSION_MODELS = 10
+#: runs of the experiment behind the runs page and SearchRuns (17, 19); points of the chart (18).
+UI_RUNS_SIZE = {"full": SEARCH_RUNS, "quick": 2000}
+UI_CHART_POINTS = {"full": 100_000, "quick": 20_000}
 
 
 def _log(msg: str) -> None:
@@ -465,6 +512,7 @@ def run_system(
             "idle_memory",
             *ARTIFACT_SCENARIOS,
             *REGISTRY_SCENARIOS,
+            *UI_SCENARIOS,
         )
         plain = [n for n in names if n not in special]
         for name in plain:
@@ -508,6 +556,9 @@ def run_system(
         for name in (n for n in names if n in REGISTRY_SCENARIOS):
             params = _params(spec, name, profile, unscaled)
             out[name] = measure_registry(spec, name, params, profile, root)
+        uis = [n for n in names if n in UI_SCENARIOS]
+        if uis:
+            out.update(measure_ui(spec, uis, profile, unscaled, root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return out
@@ -567,6 +618,71 @@ def measure_registry(
         res["seed"] = seed
         res["versions"] = VERSIONS_SIZE[profile]
     return res
+
+
+def _seed_ui_db(spec: SystemSpec, db: Path, runs: int, points: int, root: Path) -> dict[str, Any]:
+    """Seed the UI scenarios' SQLite file in-process through the system's own client."""
+    cache = None
+    if spec.system == "mlflow":
+        cache = CACHE_DIR / f"mlflow-{mlflow_env.MLFLOW_VERSION}-ui-{runs}-{points}.db"
+        if cache.exists():
+            shutil.copyfile(cache, db)
+            return {"ok": True, "cached": str(cache)}
+    _log(f"{spec.label}: seeding {runs} runs and a {points}-point metric into {db.name}")
+    params = {"runs": runs, "chart_points": points}
+    res = run_workload(
+        spec.python, spec.system, f"sqlite:///{db}", "seed_ui", params, root, UI_MODULE
+    )
+    if res.get("ok") and cache is not None:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(db, cache)
+    return res
+
+
+def measure_ui(
+    spec: SystemSpec, names: list[str], profile: str, unscaled: bool, root: Path
+) -> dict[str, dict[str, Any]]:
+    """The UI scenarios against one server on one seeded file (runs page, chart, gateway).
+
+    Their clients are a browser and raw HTTP/gRPC connections, not the system's Python client,
+    so they run in the bench's own interpreter (the modelyard venv, with Playwright) for MLflow
+    too; `target` tells them which system they face.
+    """
+    work = Path(tempfile.mkdtemp(prefix="ui-", dir=root))
+    db = work / "bench.db"
+    runs = UI_RUNS_SIZE[profile] if {"ui_runs_page", "gateway_overhead"} & set(names) else 0
+    points = UI_CHART_POINTS[profile] if "ui_metric_chart" in names else 0
+    seed = _seed_ui_db(spec, db, runs, points, root)
+    if not seed.get("ok"):
+        _log(f"{spec.label}: seeding failed: {seed.get('error')}")
+        return {n: {"ok": False, "error": f"seeding: {seed.get('error')}"} for n in names}
+    python = spec.python if spec.system == "modelyard" else sys.executable
+    out: dict[str, dict[str, Any]] = {}
+    server = spec.start(db, work)
+    with servers.running(server):
+        if spec.system == "mlflow":
+            origin = server.uri
+        elif server.extra_ports:
+            origin = f"http://{servers.HOST}:{server.extra_ports[0]}"
+        else:
+            return {n: {"ok": False, "error": "modelyard server has no --http-port"} for n in names}
+        for name in names:
+            params = {
+                **_params(spec, name, profile, unscaled),
+                "http": origin,
+                "target": spec.system,
+                "server_pid": server.proc.pid,
+            }
+            _log(f"{spec.label}: {name} {params}")
+            res = run_workload(python, "modelyard", server.uri, name, params, root, UI_MODULE)
+            res.update(system=spec.system, seed=seed, ui_runs=runs, chart_points=points)
+            res["server_after"] = servers.tree_memory(server.proc.pid)
+            res["server_settle_s"] = server.settle_s
+            if not res.get("ok"):
+                res["server_log"] = server.log_tail(30)
+                _log(f"{spec.label}: {name} FAILED: {res.get('error')}")
+            out[name] = res
+    return out
 
 
 def measure_idle_memory(spec: SystemSpec, root: Path) -> dict[str, Any]:
@@ -721,6 +837,8 @@ def _cell(res: dict[str, Any] | None, sc: Scenario) -> str:
         return "FAILED"
     if res.get("skipped"):
         return "skipped (disk)"
+    if sc.name in UI_SCENARIOS:
+        return ui.cell(sc.name, res)
     text = fmt(res.get("value"), sc.unit)
     if sc.name == "artifact_memory_5g":
         text = "+" + text
@@ -768,10 +886,11 @@ def _cell(res: dict[str, Any] | None, sc: Scenario) -> str:
 
 
 def _best(results: list[dict[str, Any] | None], sc: Scenario) -> dict[str, Any] | None:
-    ok = [r for r in results if r and r.get("ok") and r.get("value") is not None]
+    field = ui.COMPARE_KEY.get(sc.name, "value")
+    ok = [r for r in results if r and r.get("ok") and r.get(field) is not None]
     if not ok:
         return None
-    key = (lambda r: r["value"]) if sc.higher_is_better else (lambda r: -r["value"])
+    key = (lambda r: r[field]) if sc.higher_is_better else (lambda r: -r[field])
     return max(ok, key=key)
 
 
@@ -783,7 +902,10 @@ def ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, sc: Scenar
         return "-"
     if sc.name == "artifact_memory_5g":
         return "-"  # growths near zero: a ratio of them says nothing
-    a, b = float(mine["value"]), float(theirs["value"])
+    key = ui.COMPARE_KEY.get(sc.name, "value")
+    if mine.get(key) is None or theirs.get(key) is None:
+        return "-"
+    a, b = float(mine[key]), float(theirs[key])
     if a <= 0 or b <= 0:
         return "-"
     r = a / b if sc.higher_is_better else b / a
@@ -933,6 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
     names = _select(args.scenarios)
     profile = "quick" if args.quick else "full"
     started = dt.datetime.now(dt.UTC)
+    load_start = os.getloadavg()
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for path in args.load:
         prev = json.loads(Path(path).read_text())
@@ -969,6 +1092,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "mlflow_version": mlflow_env.MLFLOW_VERSION,
         "search_runs": SEARCH_SIZE[profile],
+        "ui_runs": UI_RUNS_SIZE[profile],
+        "ui_chart_points": UI_CHART_POINTS[profile],
+        "loadavg_start": load_start,
+        "loadavg_end": os.getloadavg(),
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = (
