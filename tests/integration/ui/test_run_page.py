@@ -4,6 +4,7 @@ description editing, a markup run name shown as text, the metric chart."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +189,8 @@ def test_markup_run_name_renders_as_text(ui: UiPage, seed: Seed) -> None:
     scripts = ui.page.evaluate(
         "() => [...document.querySelectorAll('script')].map((s) => s.getAttribute('src'))"
     )
-    assert scripts == ["/static/js/app.js"]
+    # the shell's one script (under the server's versioned asset prefix), nothing else
+    assert len(scripts) == 1 and re.fullmatch(r"/static/v/[0-9a-f]{16}/js/app\.js", scripts[0])
     assert XSS_RUN_NAME in ui.page.title()
     # no dialog: the ui fixture fails the test on any window.alert
 
