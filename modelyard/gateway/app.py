@@ -38,8 +38,8 @@ from modelyard.gateway.transcoding import (
     MethodTable,
     error_body,
     error_for_exception,
+    internal_error,
 )
-from modelyard.wire.status import new_incident_id
 
 logger = logging.getLogger("modelyard.server.http")
 
@@ -95,21 +95,7 @@ def refusal_response(http_status: int, status: str, message: str) -> Response:
 
 def internal_error_response(request: Request, exc: Exception) -> Response:
     """Log an unexpected error with a new incident id; answer 500 naming only that id."""
-    incident = new_incident_id()
-    logger.error(
-        "unexpected error in %s %s (incident %s)",
-        request.method,
-        request.path,
-        incident,
-        exc_info=exc,
-        extra={"path": request.path, "code": "INTERNAL", "incident_id": incident},
-    )
-    answer = error_body(
-        Code.INTERNAL,
-        f"internal server error (incident {incident})",
-        "INTERNAL",
-        {"incident_id": incident},
-    )
+    answer = internal_error(f"{request.method} {request.path}", exc, path=request.path)
     return Response(answer.body, status=answer.http_status, content_type=JSON)
 
 

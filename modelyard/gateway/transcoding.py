@@ -134,6 +134,24 @@ class GatewayContext:
                 logger.warning("a call callback failed", exc_info=True)
 
 
+def internal_error(where: str, exc: Exception, **extra: object) -> ErrorBody:
+    """Log an unexpected error under a new incident id; the 500 answer names only that id."""
+    incident = new_incident_id()
+    logger.error(
+        "unexpected error in %s (incident %s)",
+        where,
+        incident,
+        exc_info=exc,
+        extra={**extra, "code": "INTERNAL", "incident_id": incident},
+    )
+    return error_body(
+        Code.INTERNAL,
+        f"internal server error (incident {incident})",
+        ModelyardError.reason,
+        {"incident_id": incident},
+    )
+
+
 def error_body(
     code: Code,
     message: str,
@@ -230,20 +248,7 @@ class MethodTable:
             _log(method, answer.status, start, logging.INFO, error=exc.details)
             return answer.http_status, answer.body, answer.status
         except Exception as exc:
-            incident = new_incident_id()
-            logger.error(
-                "unexpected error in %s (incident %s)",
-                method.full_name,
-                incident,
-                exc_info=exc,
-                extra={"method": method.full_name, "code": "INTERNAL", "incident_id": incident},
-            )
-            answer = error_body(
-                Code.INTERNAL,
-                f"internal server error (incident {incident})",
-                ModelyardError.reason,
-                {"incident_id": incident},
-            )
+            answer = internal_error(method.full_name, exc, method=method.full_name)
             return answer.http_status, answer.body, answer.status
         finally:
             context.finish()
