@@ -19,6 +19,7 @@ if (_checkout / "registry" / "__init__.py").is_file() and not (
     __path__.append(str(_checkout))  # type: ignore[name-defined]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from modelyard.client.autolog import autolog
     from modelyard.client.batching import flush_async_logging
     from modelyard.client.client import Client, MlflowClient
     from modelyard.client.fluent import (
@@ -95,6 +96,7 @@ _FLUENT_NAMES = (
 _LAZY: dict[str, tuple[str, str]] = {name: (_FLUENT, name) for name in _FLUENT_NAMES}
 _LAZY.update(
     {
+        "autolog": ("modelyard.client.autolog", "autolog"),
         "flush_async_logging": ("modelyard.client.batching", "flush_async_logging"),
         "get_tracking_uri": ("modelyard.client.tracking_uri", "get_tracking_uri"),
         "set_tracking_uri": ("modelyard.client.tracking_uri", "set_tracking_uri"),
@@ -127,6 +129,7 @@ __all__ = [
     "MlflowException",
     "ModelyardError",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
     "delete_tag",

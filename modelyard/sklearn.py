@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelyard.client.autolog.sklearn import autolog
 from modelyard.client.flavors.sklearn import (
     FLAVOR_NAME,
     SERIALIZATION_FORMATS,
@@ -10,4 +11,11 @@ from modelyard.client.flavors.sklearn import (
     save_model,
 )
 
-__all__ = ["FLAVOR_NAME", "SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
+__all__ = [
+    "FLAVOR_NAME",
+    "SERIALIZATION_FORMATS",
+    "autolog",
+    "load_model",
+    "log_model",
+    "save_model",
+]

@@ -17,6 +17,7 @@ EXPECTED_ALL = [
     "MlflowException",
     "ModelyardError",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
     "delete_tag",
