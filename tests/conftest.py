@@ -267,6 +267,48 @@ def sqlite_uri_module(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'modelyard.db'}"
 
 
+# -- browser --------------------------------------------------------------------------------
+
+#: Debian's Chromium (never a Playwright download) and the flags it runs with here: headless as
+#: root, and none of the background connections this machine's closed network refuses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_available() -> None:
+    """Skip (locally) or fail (CI), before a server starts, without Chromium or Playwright."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        service_missing("playwright is not installed (pip install -e '.[dev]')")
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        service_missing(f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)")
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(browser_available: None) -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one per session (one Playwright loop for every
+    suite that drives a browser: a second sync_playwright in the same thread is refused)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 # -- live servers ----------------------------------------------------------------------------
 
 

@@ -11,8 +11,12 @@ import grpc
 
 from modelyard.gateway.metrics import ServerMetrics
 from modelyard.server.assembly import (
+    ARTIFACT_DESCRIPTOR,
     ARTIFACT_SERVICE,
+    REGISTRY_DESCRIPTOR,
     REGISTRY_SERVICE,
+    TRACKING_DESCRIPTOR,
+    TRACKING_SERVICE,
     ServerBundle,
     add_artifact_service,
     add_health_and_reflection,
@@ -24,11 +28,8 @@ from modelyard.server.assembly import (
 )
 from modelyard.server.http import build_http
 from modelyard.server.settings import ServerSettings
-from modelyard.v1 import artifacts_pb2, registry_pb2
-from modelyard.v1 import tracking_pb2 as pb
 from modelyard.v1 import tracking_pb2_grpc as pb_grpc
 
-TRACKING_SERVICE = pb.DESCRIPTOR.services_by_name["TrackingService"].full_name
 MODE = "artifacts-only"
 UNAVAILABLE_MESSAGE = (
     "this server runs with --artifacts-only: the tracking service is not available"
@@ -42,7 +43,7 @@ def refusing_tracking_servicer() -> pb_grpc.TrackingServiceServicer:
     """A TrackingService whose every method answers UNIMPLEMENTED naming the mode."""
     return refusing_servicer(
         pb_grpc.TrackingServiceServicer,
-        pb.DESCRIPTOR.services_by_name["TrackingService"],
+        TRACKING_DESCRIPTOR,
         UNAVAILABLE_MESSAGE,
         mode=MODE,
     )
@@ -66,9 +67,9 @@ def build(settings: ServerSettings) -> ServerBundle:
     )
     port = bind(server, settings)
     servicers = {
-        pb.DESCRIPTOR.services_by_name["TrackingService"]: tracking,
-        registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]: registry,
-        artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"]: artifacts,
+        TRACKING_DESCRIPTOR: tracking,
+        REGISTRY_DESCRIPTOR: registry,
+        ARTIFACT_DESCRIPTOR: artifacts,
     }
     http = build_http(
         settings, servicers=servicers, health=health, metrics=metrics, artifact_store=store

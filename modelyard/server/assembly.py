@@ -23,7 +23,7 @@ from modelyard.errors import Unimplemented
 from modelyard.gateway.metrics import ServerMetrics
 from modelyard.server.interceptors import ErrorInterceptor
 from modelyard.server.settings import ServerSettings
-from modelyard.v1 import artifacts_pb2, registry_pb2
+from modelyard.v1 import artifacts_pb2, registry_pb2, tracking_pb2
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelyard.artifacts.store import ArtifactStore
@@ -31,10 +31,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger("modelyard.server")
 
-#: Full name of the ArtifactService, for health and reflection.
-ARTIFACT_SERVICE = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
-#: Full name of the ModelRegistryService, for health and reflection.
-REGISTRY_SERVICE = registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"].full_name
+#: The three services' descriptors (the HTTP gateway binds their methods) and full names
+#: (for health and reflection).
+TRACKING_DESCRIPTOR = tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"]
+REGISTRY_DESCRIPTOR = registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
+ARTIFACT_DESCRIPTOR = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
+TRACKING_SERVICE = TRACKING_DESCRIPTOR.full_name
+REGISTRY_SERVICE = REGISTRY_DESCRIPTOR.full_name
+ARTIFACT_SERVICE = ARTIFACT_DESCRIPTOR.full_name
 
 #: Partial uploads older than this are orphans (their server died) and are removed at start-up.
 #: An hour is far longer than any upload stalls without progress while its server runs, and
@@ -250,7 +254,7 @@ def add_refusing_registry_service(server: grpc.Server, message: str, *, mode: st
 
     servicer = refusing_servicer(
         registry_pb2_grpc.ModelRegistryServiceServicer,
-        registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+        REGISTRY_DESCRIPTOR,
         message,
         mode=mode,
     )
@@ -266,7 +270,7 @@ def add_refusing_artifact_service(server: grpc.Server, message: str, *, mode: st
 
     servicer = refusing_servicer(
         artifacts_pb2_grpc.ArtifactServiceServicer,
-        artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
+        ARTIFACT_DESCRIPTOR,
         message,
         mode=mode,
     )

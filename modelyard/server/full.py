@@ -28,8 +28,12 @@ from modelyard.registry.registry_servicer import ModelRegistryServicer
 from modelyard.registry.servicers import TrackingServicer
 from modelyard.registry_stores import RegistryStore
 from modelyard.server.assembly import (
+    ARTIFACT_DESCRIPTOR,
     ARTIFACT_SERVICE,
+    REGISTRY_DESCRIPTOR,
     REGISTRY_SERVICE,
+    TRACKING_DESCRIPTOR,
+    TRACKING_SERVICE,
     ServerBundle,
     add_artifact_service,
     add_health_and_reflection,
@@ -48,17 +52,12 @@ from modelyard.store_registry import (
     uri_scheme,
 )
 from modelyard.stores import StoreOptions
-from modelyard.v1 import artifacts_pb2, registry_pb2, registry_pb2_grpc
-from modelyard.v1 import tracking_pb2 as pb
+from modelyard.v1 import registry_pb2_grpc
 from modelyard.v1 import tracking_pb2_grpc as pb_grpc
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelyard.artifacts.store import ArtifactStore
 
-TRACKING_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["TrackingService"]
-REGISTRY_DESCRIPTOR = registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
-ARTIFACT_DESCRIPTOR = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
-TRACKING_SERVICE = TRACKING_DESCRIPTOR.full_name
 
 MODE = "full"
 NO_SERVE_ARTIFACTS_MODE = "no-serve-artifacts"

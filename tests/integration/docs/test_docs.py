@@ -36,10 +36,11 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, service_missing
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -51,17 +52,6 @@ INSTALL_KIND = "bash install"
 BLOCK_TIMEOUT_S = 60.0
 SERVER_START_TIMEOUT_S = 30.0
 DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT = 50051, 5000
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ACTIVATE = "source .venv/bin/activate"
 FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
 SERVER_COMMAND = re.compile(r"^modelyard\s+(server|ui)(\s|$)")
@@ -298,7 +288,7 @@ def test_block_parsing_and_port_rewriting() -> None:
 
 
 @pytest.mark.parametrize("doc", PAGES)
-def test_page_blocks_run(doc: str, tmp_path: Path) -> None:
+def test_page_blocks_run(doc: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     scratch = tmp_path
     text = (DOCS / doc).read_text(encoding="utf-8")
     env = page_env(scratch)
@@ -323,7 +313,9 @@ def test_page_blocks_run(doc: str, tmp_path: Path) -> None:
             run_block(block, rewrite_ports(block.body, server), scratch, env)
         if doc == "quickstart.md":
             assert server is not None, "the quickstart starts a server"
-            check_quickstart_run_visible(server, scratch)
+            # The session's browser, asked for only here: other pages need no Chromium.
+            browser = request.getfixturevalue("chromium_browser")
+            check_quickstart_run_visible(server, scratch, browser)
     finally:
         if server is not None:
             code = server.stop()
@@ -346,7 +338,7 @@ def gateway(server: Server, method: str, body: dict[str, object]) -> dict[str, o
         return json.loads(response.read())
 
 
-def check_quickstart_run_visible(server: Server, scratch: Path) -> None:
+def check_quickstart_run_visible(server: Server, scratch: Path, browser: Any) -> None:
     """The quickstart's run is in the server: over the gateway, then on the UI's runs page."""
     experiment = gateway(server, "GetExperimentByName", {"name": QUICKSTART_EXPERIMENT})
     experiment_id = experiment["experiment"]["experimentId"]  # type: ignore[index]
@@ -360,21 +352,13 @@ def check_quickstart_run_visible(server: Server, scratch: Path) -> None:
     assert (scratch / "modelyard.db").exists()  # the embedded default, in the folder
     stored = scratch / "mlartifacts" / experiment_id / run["info"]["runId"] / "artifacts"
     assert (stored / "notes.txt").read_text() == "trained on the quickstart's data\n"
+    page = browser.new_page()
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("playwright is not installed (pip install -e '.[dev]')")
-    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        service_missing(f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(f"http://127.0.0.1:{server.http_port}/experiments/{experiment_id}")
-            row = page.locator('[data-testid="run-row"]')
-            row.first.wait_for()
-            assert row.count() == 1
-            assert QUICKSTART_RUN in row.first.inner_text()
-        finally:
-            browser.close()
+        page.set_default_timeout(20_000)
+        page.goto(f"http://127.0.0.1:{server.http_port}/experiments/{experiment_id}")
+        row = page.locator('[data-testid="run-row"]')
+        row.first.wait_for()
+        assert row.count() == 1
+        assert QUICKSTART_RUN in row.first.inner_text()
+    finally:
+        page.close()

@@ -33,19 +33,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, service_missing
+from tests.conftest import REPO_ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 DEFAULT_TIMEOUT_MS = 20_000
 SERVER_START_TIMEOUT_S = 60.0
@@ -586,41 +575,17 @@ def ui_shots_dir(test_output_dir: Path) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def browser_available() -> None:
-    """Skip (locally) or fail (CI), before a server starts, without Chromium or Playwright."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        service_missing("playwright is not installed (pip install -e '.[dev]')")
-    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        service_missing(f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)")
-
-
-@pytest.fixture(scope="session")
-def ui_browser(browser_available: None) -> Iterator[Any]:
-    """Debian's Chromium through Playwright, one per session."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
 def ui(
     request: pytest.FixtureRequest,
     browser_available: None,
     ui_server: UiServer,
-    ui_browser: Any,
+    chromium_browser: Any,
     seed: Seed,
     ui_shots_dir: Path,
 ) -> Iterator[UiPage]:
     """A fresh 1280x800 page; at teardown fails on console errors, exceptions, dialogs."""
-    context = ui_browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context = chromium_browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
     session = UiPage(page, ui_server.base_url, ui_shots_dir, request.node.name)

@@ -20,11 +20,8 @@ export async function fetchHistories(runIds, key, maxPoints = 1000, { signal } =
   const unique = [...new Set(runIds)];
   const chunks = [];
   for (let i = 0; i < unique.length; i += BULK_LIMIT) chunks.push(unique.slice(i, i + BULK_LIMIT));
-  const answers = await Promise.all(chunks.map((ids) => (ids.length === 1
-    // One run: GetMetricHistory (same downsampling, one page).
-    ? tracking("GetMetricHistory", { runId: ids[0], metricKey: key, maxPoints }, { signal })
-      .then((answer) => ({ histories: [{ runId: ids[0], ...(answer.history || {}) }] }))
-    : tracking("GetMetricHistoryBulk", { runIds: ids, metricKey: key, maxPoints }, { signal }))));
+  const answers = await Promise.all(chunks.map((ids) =>
+    tracking("GetMetricHistoryBulk", { runIds: ids, metricKey: key, maxPoints }, { signal })));
   const byRun = new Map();
   for (const answer of answers) {
     for (const hist of answer.histories || []) {
