@@ -9,13 +9,25 @@ Fence kinds (the info string after the backticks; anything else fails the page):
 - ```python: run as `python -c <block>`; a non-zero exit fails the page.
 - ```bash: run as `bash -euo pipefail -c <block>`. A bash block whose one command is
   `modelyard server ...` or `modelyard ui ...` starts that server in the background instead,
-  on free ports (`--port 0 --http-port 0` replace the written ones); every later block of the
-  page sees 127.0.0.1:50051 / localhost:50051 and 127.0.0.1:5000 / localhost:5000 rewritten
-  to the real ports. The server is stopped with SIGTERM at the end of the page and must exit 0.
+  on free ports (`--port 0 --http-port 0` replace the written ones, `--host 127.0.0.1` the
+  written host); every later block of the page sees 127.0.0.1:<written port> and
+  localhost:<written port> rewritten to the real ones (50051 and 5000 when the block names
+  none). A page may start several servers on different written ports. Each is stopped with
+  SIGTERM at the end of the page and must exit 0.
 - ```bash install: the install commands, checked textually against the README's set-up
   command rather than run (scripts/test.sh performs that install on every CI run); an
-  optional `source .venv/bin/activate` is what the harness's PATH already does.
+  optional `source .venv/bin/activate` is what the harness's PATH already does. An install
+  of extras (`.venv/bin/pip install -e '.[postgres,s3]'`) may name only extras that the
+  `dev` extra pulls in, which scripts/test.sh installs.
 - ```text and ```console: output shown to the reader, not run.
+
+Deployment pages name the reader's site with fixed placeholder names (SITE below: a database
+on `db-host`, the bucket `ml-artifacts`, the Azure account `mlteamstore`, the hosts
+`tracking.internal` and `artifacts.internal`). The harness maps each one a page uses to a
+stand-in on this machine (a fresh PostgreSQL database, a bucket on a moto server, a container
+on Azurite, 127.0.0.1) before running a block, and gives every process the stand-in S3
+endpoint the way a site's DNS would. A server started with `--no-serve-artifacts` gets no
+storage credentials at all, which is the claim of those modes.
 
 After the quickstart's blocks the harness also checks, over the JSON gateway and in headless
 Chromium, that the run the page logged is visible in the UI.
@@ -33,6 +45,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +106,7 @@ def blocks(text: str) -> list[Block]:
 def commands(script: str) -> list[str]:
     """The commands of a shell snippet: comments and blank lines dropped, split on `&&`."""
     out: list[str] = []
-    for line in script.splitlines():
+    for line in script.replace("\\\n", " ").splitlines():
         line = line.split(" #", 1)[0].strip()
         if line and not line.startswith("#"):
             out += [part.strip() for part in line.split("&&")]
@@ -110,45 +123,86 @@ def readme_install() -> list[str]:
     return parts[:-1]
 
 
+def dev_extras() -> set[str]:
+    """The extras that the `dev` extra pulls in (scripts/test.sh installs `.[dev]`)."""
+    with (REPO_ROOT / "pyproject.toml").open("rb") as f:
+        optional = tomllib.load(f)["project"]["optional-dependencies"]
+    found = set()
+    for requirement in optional["dev"]:
+        if nested := re.fullmatch(r"modelyard\[([\w,\s-]+)\]", requirement):
+            found |= {name.strip() for name in nested.group(1).split(",")}
+    return found
+
+
+EXTRAS_INSTALL = re.compile(r"^(?:\.venv/bin/)?pip install -e '\.\[([\w,-]+)\]'$")
+
+
 def check_install(block: Block) -> None:
-    """A `bash install` block is the README's install, optionally followed by activation."""
+    """A `bash install` block is the README's install (then activation) or an extras install."""
     parts = commands(block.body)
     if parts and parts[-1] == ACTIVATE:
         parts = parts[:-1]
+    if len(parts) == 1 and (extras := EXTRAS_INSTALL.match(parts[0])):
+        named = set(extras.group(1).split(","))
+        assert named <= dev_extras(), (
+            f"line {block.line}: extras {sorted(named - dev_extras())} are not in the dev "
+            f"extra, so CI does not install them"
+        )
+        return
     assert parts == readme_install(), (
         f"line {block.line}: a `bash install` block must be the README's set-up install "
-        f"{readme_install()} (optionally then {ACTIVATE!r}), got {parts}"
+        f"{readme_install()} (optionally then {ACTIVATE!r}) or `pip install -e '.[extras]'`, "
+        f"got {parts}"
     )
 
 
-def server_command(block: Block) -> list[str] | None:
-    """The argv of a block that only starts a server, with its ports made free; else None."""
+@dataclass(frozen=True)
+class ServerBlock:
+    """A block that only starts a server: the argv to run and the ports the page wrote."""
+
+    argv: list[str]
+    grpc_port: int
+    http_port: int | None
+
+
+def server_command(block: Block) -> ServerBlock | None:
+    """The server a block starts, on free ports and the loopback host; None for other blocks."""
     parts = commands(block.body)
     if len(parts) != 1 or not SERVER_COMMAND.match(parts[0]):
         return None
     argv = shlex.split(parts[0])
+    written = {"--port": str(DEFAULT_GRPC_PORT), "--http-port": str(DEFAULT_HTTP_PORT)}
     kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--port", "--http-port"):
-            skip = True
-            continue
-        if arg.startswith(("--port=", "--http-port=")):
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in ("--port", "--http-port", "--host"):
+            written[name] = value if eq else next(args)
             continue
         kept.append(arg)
-    return [*kept, "--port", "0", "--http-port", "0"]
+    no_http = "--no-http" in kept
+    return ServerBlock(
+        argv=[
+            *kept,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            *([] if no_http else ["--http-port", "0"]),
+        ],
+        grpc_port=int(written["--port"]),
+        http_port=None if no_http else int(written["--http-port"]),
+    )
 
 
 @dataclass
 class Server:
-    """A server a page started: its process, real ports and output."""
+    """A server a page started: its process, the ports the page wrote, the real ones, output."""
 
     process: subprocess.Popen[str]
+    written: ServerBlock
     grpc_port: int
-    http_port: int
+    http_port: int | None
     output: list[str] = field(default_factory=list)
 
     def stop(self) -> int:
@@ -162,8 +216,9 @@ class Server:
         return self.process.returncode
 
 
-def start_server(argv: list[str], cwd: Path, env: dict[str, str]) -> Server:
-    """Start argv; wait for its "listening on" and HTTP lines; return the real ports."""
+def start_server(spec: ServerBlock, cwd: Path, env: dict[str, str]) -> Server:
+    """Start a server block; wait for its "listening on" (and HTTP) lines; note the real ports."""
+    argv = spec.argv
     process = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -179,9 +234,10 @@ def start_server(argv: list[str], cwd: Path, env: dict[str, str]) -> Server:
         lines.put(None)
 
     threading.Thread(target=pump, name="docs-server-stdout", daemon=True).start()
-    grpc_port = http_port = None
+    grpc_port: int | None = None
+    http_port: int | None = None
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while grpc_port is None or http_port is None:
+    while grpc_port is None or (http_port is None and spec.http_port is not None):
         try:
             line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
         except queue.Empty:
@@ -194,19 +250,80 @@ def start_server(argv: list[str], cwd: Path, env: dict[str, str]) -> Server:
             grpc_port = int(found.group(1))
         if found := re.search(r"web UI and JSON gateway on http://\S+:(\d+)/?\s*$", line):
             http_port = int(found.group(1))
-    return Server(process, grpc_port, http_port, output)
+    return Server(process, spec, grpc_port, http_port, output)
 
 
-def rewrite_ports(text: str, server: Server | None) -> str:
-    """The page's default addresses replaced by the running server's real ones."""
-    if server is None:
+def rewrite_ports(text: str, servers: list[Server]) -> str:
+    """The page's written addresses replaced by the running servers' real ones."""
+    mapping = {s.written.grpc_port: s.grpc_port for s in servers}
+    mapping |= {s.written.http_port: s.http_port for s in servers if s.http_port is not None}
+    if not mapping:
         return text
-    for port, real in (
-        (DEFAULT_GRPC_PORT, server.grpc_port),
-        (DEFAULT_HTTP_PORT, server.http_port),
-    ):
-        text = re.sub(rf"\b(127\.0\.0\.1|localhost):{port}(?!\d)", rf"\g<1>:{real}", text)
-    return text
+    ports = "|".join(str(p) for p in mapping)
+    return re.sub(
+        rf"\b(127\.0\.0\.1|localhost):({ports})(?!\d)",
+        lambda m: f"{m.group(1)}:{mapping[int(m.group(2))]}",
+        text,
+    )
+
+
+# -- the reader's site, and its stand-ins here --------------------------------------------------
+
+SITE_DATABASE = "postgresql+psycopg://modelyard@db-host/modelyard"
+SITE_BUCKET = "s3://ml-artifacts/"
+SITE_CONTAINER = "wasbs://artifacts@mlteamstore.blob.core.windows.net/"
+SITE_AZURE_CONNECTION = (
+    "DefaultEndpointsProtocol=https;AccountName=mlteamstore;AccountKey=<account key>;"
+    "EndpointSuffix=core.windows.net"
+)
+SITE_HOSTS = ("tracking.internal", "artifacts.internal")
+STORAGE_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_")
+
+
+@dataclass
+class Site:
+    """What a page's placeholder names stand for on this machine, and the stand-ins' env."""
+
+    replacements: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, text: str) -> str:
+        """A block's text with the reader's site names replaced by the stand-ins."""
+        for name, stand_in in self.replacements.items():
+            text = text.replace(name, stand_in)
+        return text
+
+
+def site_for(text: str, request: pytest.FixtureRequest) -> Site:
+    """The stand-ins a page needs: only the fixtures for the names its text uses are started."""
+    site = Site()
+    if SITE_DATABASE in text:
+        site.replacements[SITE_DATABASE] = request.getfixturevalue("postgres_uri")
+    if SITE_BUCKET in text:
+        bucket = request.getfixturevalue("s3_bucket")
+        site.replacements[SITE_BUCKET] = f"s3://{bucket}/"
+        endpoint = request.getfixturevalue("moto_endpoint")
+        site.env |= {"AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true"}
+    if SITE_CONTAINER in text or SITE_AZURE_CONNECTION in text:
+        container = request.getfixturevalue("azure_container")
+        site.replacements[SITE_CONTAINER] = (
+            f"wasbs://{container}@devstoreaccount1.blob.core.windows.net/"
+        )
+        site.replacements[SITE_AZURE_CONNECTION] = request.getfixturevalue(
+            "azurite_connection_string"
+        )
+    for host in SITE_HOSTS:
+        site.replacements[host] = "127.0.0.1"
+    return site
+
+
+def server_env(spec: ServerBlock, env: dict[str, str]) -> dict[str, str]:
+    """A server that does not serve artifacts starts with no storage credentials at all."""
+    if "--no-serve-artifacts" not in spec.argv:
+        return env
+    bare = {k: v for k, v in env.items() if not k.startswith(STORAGE_CREDENTIALS)}
+    # nor the shared AWS files a page may have written into HOME for another server
+    return bare | {"AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_CONFIG_FILE": os.devnull}
 
 
 def page_env(scratch: Path) -> dict[str, str]:
@@ -272,27 +389,41 @@ def test_block_parsing_and_port_rewriting() -> None:
         Block("text", "```\n", 6),
         Block("bash install", "ls\n", 9),
     ]
-    server = Server(process=None, grpc_port=40001, http_port=40002)  # type: ignore[arg-type]
-    assert rewrite_ports("grpc://127.0.0.1:50051 http://localhost:5000/ :50052 :50001", server) == (
-        "grpc://127.0.0.1:40001 http://localhost:40002/ :50052 :50001"
-    )
-    assert server_command(Block("bash", "modelyard ui --port 1 --http-port=2\n", 1)) == [
-        "modelyard",
-        "ui",
-        "--port",
-        "0",
-        "--http-port",
-        "0",
+    default = ServerBlock([], DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT)
+    proxy = ServerBlock([], 50052, None)
+    servers = [
+        Server(None, default, grpc_port=40001, http_port=40002),  # type: ignore[arg-type]
+        Server(None, proxy, grpc_port=40003, http_port=None),  # type: ignore[arg-type]
     ]
+    assert rewrite_ports(
+        "grpc://127.0.0.1:50051 http://localhost:5000/ :50052 127.0.0.1:50052 :50001", servers
+    ) == ("grpc://127.0.0.1:40001 http://localhost:40002/ :50052 127.0.0.1:40003 :50001")
+    block = Block("bash", "modelyard ui --host 0.0.0.0 \\\n  --port 1 --http-port=2\n", 1)
+    assert server_command(block) == ServerBlock(
+        ["modelyard", "ui", "--host", "127.0.0.1", "--port", "0", "--http-port", "0"], 1, 2
+    )
+    assert server_command(Block("bash", "modelyard server --no-http\n", 1)) == ServerBlock(
+        ["modelyard", "server", "--no-http", "--host", "127.0.0.1", "--port", "0"], 50051, None
+    )
     assert server_command(Block("bash", "modelyard ui\nls\n", 1)) is None
+
+
+def test_install_blocks() -> None:
+    check_install(Block(INSTALL_KIND, "python3 -m venv .venv && .venv/bin/pip install -e .\n", 1))
+    check_install(Block(INSTALL_KIND, ".venv/bin/pip install -e '.[postgres,s3]'\n", 1))
+    with pytest.raises(AssertionError, match="not in the dev extra"):
+        check_install(Block(INSTALL_KIND, "pip install -e '.[gpu]'\n", 1))
+    with pytest.raises(AssertionError, match="set-up install"):
+        check_install(Block(INSTALL_KIND, "pip install modelyard\n", 1))
 
 
 @pytest.mark.parametrize("doc", PAGES)
 def test_page_blocks_run(doc: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     scratch = tmp_path
     text = (DOCS / doc).read_text(encoding="utf-8")
-    env = page_env(scratch)
-    server: Server | None = None
+    site = site_for(text, request)
+    env = page_env(scratch) | site.env
+    servers: list[Server] = []
     try:
         for block in blocks(text):
             if block.kind in OUTPUT_KINDS:
@@ -305,20 +436,23 @@ def test_page_blocks_run(doc: str, tmp_path: Path, request: pytest.FixtureReques
                 f"({', '.join(RUN_KINDS)}), checked ({INSTALL_KIND!r}) nor output "
                 f"({', '.join(OUTPUT_KINDS)})"
             )
-            argv = server_command(block) if block.kind == "bash" else None
-            if argv is not None:
-                assert server is None, f"{doc} line {block.line}: a second server"
-                server = start_server(argv, scratch, env)
+            body = rewrite_ports(site.apply(block.body), servers)
+            spec = server_command(Block(block.kind, body, block.line))
+            if block.kind == "bash" and spec is not None:
+                taken = {p for s in servers for p in (s.written.grpc_port, s.written.http_port)}
+                clash = {spec.grpc_port, spec.http_port} & taken - {None}
+                assert not clash, f"{doc} line {block.line}: a second server on ports {clash}"
+                servers.append(start_server(spec, scratch, server_env(spec, env)))
                 continue
-            run_block(block, rewrite_ports(block.body, server), scratch, env)
+            run_block(block, body, scratch, env)
         if doc == "quickstart.md":
-            assert server is not None, "the quickstart starts a server"
+            assert servers, "the quickstart starts a server"
             # The session's browser, asked for only here: other pages need no Chromium.
             browser = request.getfixturevalue("chromium_browser")
-            check_quickstart_run_visible(server, scratch, browser)
+            check_quickstart_run_visible(servers[0], scratch, browser)
     finally:
-        if server is not None:
-            code = server.stop()
+        codes = [(server, server.stop()) for server in reversed(servers)]
+        for server, code in codes:
             assert code == 0, f"the server exited {code}: {''.join(server.output)[-3000:]}"
 
 
