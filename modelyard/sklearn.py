@@ -6,6 +6,7 @@ from modelyard.client.autolog.sklearn import autolog
 from modelyard.client.flavors.sklearn import (
     FLAVOR_NAME,
     SERIALIZATION_FORMATS,
+    SKLEARN_STATE_TYPES,
     load_model,
     log_model,
     save_model,
@@ -14,6 +15,7 @@ from modelyard.client.flavors.sklearn import (
 __all__ = [
     "FLAVOR_NAME",
     "SERIALIZATION_FORMATS",
+    "SKLEARN_STATE_TYPES",
     "autolog",
     "load_model",
     "log_model",

@@ -9,6 +9,7 @@ model with a signature. A search also logs its top candidates as nested child ru
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from modelyard.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG
 __all__ = ["FLAVOR", "autolog"]
 
 FLAVOR = "sklearn"
-#: Lists the params whose values were cut to the server's limit.
+#: Lists the params (by logged key) whose names or values were cut to the server's limits.
 TRUNCATED_TAG = "modelyard.autolog.truncated_params"
 _TRAINING_METHODS = ("fit", "fit_transform", "fit_predict")
 _EXAMPLE_ROWS = 5
@@ -155,15 +156,23 @@ def _log_fit(run: Any, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, 
         "estimator_name": type(estimator).__name__,
         "estimator_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
     }
-    if params.truncated:
-        tags[TRUNCATED_TAG] = ",".join(params.truncated)[:MAX_TAG_VALUE_LENGTH]
-        if not _config.silent:
-            warnings.warn(
-                f"modelyard autolog ({FLAVOR}): params cut to {MAX_PARAM_VALUE_LENGTH} "
-                f"characters: {', '.join(params.truncated)}",
-                UserWarning,
-                stacklevel=5,
-            )
+    if params.renamed and not _config.silent:
+        warnings.warn(
+            f"modelyard autolog ({FLAVOR}): param names over {MAX_KEY_LENGTH} characters logged "
+            f"as their start and a hash: {', '.join(params.renamed)}",
+            UserWarning,
+            stacklevel=5,
+        )
+    if params.truncated or params.renamed:
+        cut = [*params.renamed, *params.truncated]
+        tags[TRUNCATED_TAG] = ",".join(dict.fromkeys(cut))[:MAX_TAG_VALUE_LENGTH]
+    if params.truncated and not _config.silent:
+        warnings.warn(
+            f"modelyard autolog ({FLAVOR}): params cut to {MAX_PARAM_VALUE_LENGTH} "
+            f"characters: {', '.join(params.truncated)}",
+            UserWarning,
+            stacklevel=5,
+        )
     metrics = _training_metrics(estimator, x, y, weight) if x is not None else {}
     search = _is_search(estimator)
     if search:
@@ -191,7 +200,8 @@ def _log_fit(run: Any, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, 
 class _Params:
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
-        self.truncated: list[str] = []
+        self.truncated: list[str] = []  # logged keys whose values were cut
+        self.renamed: list[str] = []  # logged keys standing for names over the key limit
 
 
 def _params(raw: dict[str, Any]) -> _Params:
@@ -199,7 +209,9 @@ def _params(raw: dict[str, Any]) -> _Params:
     for key, value in raw.items():
         key = str(key)
         if len(key) > MAX_KEY_LENGTH:
-            continue
+            digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+            key = f"{key[: MAX_KEY_LENGTH - 9]}-{digest}"
+            out.renamed.append(key)
         text = str(value)
         if len(text) > MAX_PARAM_VALUE_LENGTH:
             text = text[:MAX_PARAM_VALUE_LENGTH]

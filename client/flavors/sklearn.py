@@ -1,10 +1,13 @@
 """The sklearn flavor: save, log and load scikit-learn estimators, with skops by default.
 
 skops loads only types it trusts, so loading cannot run arbitrary code. The types a load
-trusts are skops' own defaults plus the ones the *loader* names: the `skops_trusted_types`
-argument and MODELYARD_SKOPS_TRUSTED_TYPES (comma-separated). The model's own files (its
-MLmodel included) never add trusted types. "pickle" and "cloudpickle" are used only when asked
-for explicitly, and loading them needs `allow_pickle=True` or MODELYARD_ALLOW_PICKLE=true.
+trusts are skops' own defaults, scikit-learn's own state types (SKLEARN_STATE_TYPES: the
+fitted trees, neighbour indexes, distance metrics and optimiser states that tree ensembles,
+k-NN and MLP models hold, which skops does not list), plus the ones the *loader* names: the
+`skops_trusted_types` argument and MODELYARD_SKOPS_TRUSTED_TYPES (comma-separated). The
+model's own files (its MLmodel included) never add trusted types. "pickle" and "cloudpickle"
+are used only when asked for explicitly, and loading them needs `allow_pickle=True` or
+MODELYARD_ALLOW_PICKLE=true.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from modelyard.models.signature import ModelSignature
 __all__ = [
     "FLAVOR_NAME",
     "SERIALIZATION_FORMATS",
+    "SKLEARN_STATE_TYPES",
     "load_model",
     "log_model",
     "save_model",
@@ -206,6 +210,47 @@ def log_model(
 # -- load ---------------------------------------------------------------------------------------
 
 
+#: scikit-learn classes that hold a fitted estimator's state and that skops 0.x does not trust
+#: by default, so a RandomForest or a KNeighborsClassifier would need an opt-in to load. Each
+#: is scikit-learn's own class rebuilt from arrays and numbers (skops restores its state; it
+#: cannot name other code), so trusting them opens nothing that trusting the estimator does
+#: not. Exact names only; a type outside this list still needs the loader's opt-in.
+SKLEARN_STATE_TYPES = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    }
+    | {
+        f"sklearn.metrics._dist_metrics.{name}Distance{bits}"
+        for bits in (32, 64)
+        for name in (
+            "Euclidean",
+            "SEuclidean",
+            "Manhattan",
+            "Chebyshev",
+            "Minkowski",
+            "Mahalanobis",
+            "Hamming",
+            "Canberra",
+            "BrayCurtis",
+            "Jaccard",
+            "Matching",
+            "Dice",
+            "Kulsinski",
+            "RogersTanimoto",
+            "RussellRao",
+            "SokalMichener",
+            "SokalSneath",
+            "Haversine",
+        )
+    }
+)
+
+
 def configured_trusted_types(skops_trusted_types: object = None) -> list[str]:
     """The types a load trusts beyond skops' defaults: the argument plus the environment."""
     trusted = _check_trusted(skops_trusted_types, "skops_trusted_types")
@@ -231,6 +276,7 @@ def _load_file(
             raise InvalidArgument(
                 f"{os.fspath(file)!r} is not a readable skops file: {exc}", path=os.fspath(file)
             ) from exc
+        trusted.extend(SKLEARN_STATE_TYPES)
         refused = [t for t in untrusted if t not in trusted]
         if refused:
             raise PermissionDenied(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import pickle
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +343,30 @@ def test_models_from_code(embedded: ModelSetup, tmp_path: Path) -> None:
         modelyard.pyfunc.load_model(info.model_uri)
     model = modelyard.pyfunc.load_model(info.model_uri, allow_pickle=True)
     assert model.predict(pd.DataFrame({"x": [1, 2]})) == [2, 4]
+
+
+def test_common_estimators_load_without_an_opt_in(embedded: ModelSetup) -> None:
+    """Tree ensembles, k-NN and MLP hold scikit-learn state types skops does not list; they
+    load with no skops_trusted_types, while a custom class still needs one (test above)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 1.0], [5.0, 0.0]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    for model in (
+        RandomForestClassifier(n_estimators=3, random_state=0),
+        HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=1),
+        KNeighborsClassifier(n_neighbors=1, algorithm="kd_tree", metric="manhattan"),
+        KNeighborsClassifier(n_neighbors=1, algorithm="ball_tree"),
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # MLP's 5 iterations
+            model.fit(x, y)
+        with mlflow.start_run():
+            info = modelyard.sklearn.log_model(model, "model")
+        expected = model.predict(x).tolist()
+        assert modelyard.sklearn.load_model(info.model_uri).predict(x).tolist() == expected
+        assert modelyard.pyfunc.load_model(info.model_uri).predict(x).tolist() == expected
