@@ -25,7 +25,7 @@ from modelyard.client.artifact_repos import repository_for
 from modelyard.client.client import Client
 from modelyard.client.tracking_uri import get_tracking_uri
 from modelyard.entities import FileInfo
-from modelyard.errors import InvalidArgument, Unimplemented
+from modelyard.errors import InvalidArgument
 
 __all__ = [
     "download_artifacts",
@@ -254,12 +254,15 @@ def _check_one_source(
         raise InvalidArgument("give artifact_uri or run_id")
 
 
-def _models_unsupported(uri: str) -> None:
-    if urlsplit(uri).scheme.lower() == "models":
-        raise Unimplemented(
-            f"models:/ URIs are resolved by the model registry, which this version lacks: {uri!r}",
-            uri=uri,
-        )
+def _registry_source(uri: str, tracking: str) -> str:
+    """The artifact URI a models:/ URI stands for (through the registry); other URIs as given."""
+    if urlsplit(uri).scheme.lower() != "models":
+        return uri
+    from modelyard.client.models_io import resolve_models_uri  # models_io imports this module
+
+    client = Client(tracking)
+    name, version = resolve_models_uri(uri, client)
+    return client.get_model_version_download_uri(name, version)
 
 
 def download_artifacts(
@@ -272,7 +275,8 @@ def download_artifacts(
 ) -> str:
     """Download an artifact file or directory and return its local path.
 
-    Give `artifact_uri` (runs:/<run_id>/<path>, modelyard-artifacts:/…, s3://…, wasbs://…,
+    Give `artifact_uri` (runs:/<run_id>/<path>, models:/<name>/<version|stage|latest> or
+    models:/<name>@<alias> for a version's files, modelyard-artifacts:/…, s3://…, wasbs://…,
     file:/… or a path), or `run_id` with an optional `artifact_path`. `dst_path` is created if
     missing; by default a new temporary directory is used.
 
@@ -289,7 +293,9 @@ def download_artifacts(
     runs = _parse_runs_uri(artifact_uri)
     if runs is not None:
         return Client(tracking).download_artifacts(runs[0], runs[1], dst)
-    _models_unsupported(artifact_uri)
+    source = _registry_source(artifact_uri, tracking)
+    if source != artifact_uri:  # a model version: its whole directory
+        return download_artifacts(source, dst_path=dst, tracking_uri=tracking)
     parent, name = _split_uri(artifact_uri)
     return repository_for(parent, tracking_uri=tracking).download(name, dst)
 
@@ -314,7 +320,9 @@ def list_artifacts(
     runs = _parse_runs_uri(artifact_uri)
     if runs is not None:
         return Client(tracking).list_artifacts(runs[0], runs[1] or None)
-    _models_unsupported(artifact_uri)
+    source = _registry_source(artifact_uri, tracking)
+    if source != artifact_uri:
+        return list_artifacts(source, tracking_uri=tracking)
     return repository_for(artifact_uri, tracking_uri=tracking).list("")
 
 

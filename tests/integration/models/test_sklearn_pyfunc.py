@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 
 import modelyard
 import modelyard as mlflow
-from modelyard.errors import Code, InvalidArgument, PermissionDenied
+from modelyard.errors import Code, InvalidArgument, NotFound, PermissionDenied
 from modelyard.models import ColSpec, DataType, ModelSignature, ParamSchema, ParamSpec, Schema
 
 from .conftest import ModelSetup
@@ -370,3 +370,19 @@ def test_common_estimators_load_without_an_opt_in(embedded: ModelSetup) -> None:
         expected = model.predict(x).tolist()
         assert modelyard.sklearn.load_model(info.model_uri).predict(x).tolist() == expected
         assert modelyard.pyfunc.load_model(info.model_uri).predict(x).tolist() == expected
+
+
+def test_artifact_functions_take_models_uris(setup: ModelSetup, tmp_path: Path) -> None:
+    """models:/ URIs resolve through the registry in download_artifacts and list_artifacts."""
+    with mlflow.start_run():
+        info = modelyard.sklearn.log_model(_fit(), "model", registered_model_name="iris-lr")
+    setup.client.set_registered_model_alias("iris-lr", "champion", 1)
+    for uri in ("models:/iris-lr/1", "models:/iris-lr@champion", "models:/iris-lr/latest"):
+        listed = {f.path for f in modelyard.artifacts.list_artifacts(uri)}
+        assert "MLmodel" in listed and "model.skops" in listed, (uri, listed)
+        local = Path(modelyard.artifacts.download_artifacts(uri, dst_path=tmp_path / "dl"))
+        assert (local / "MLmodel").is_file()
+        assert modelyard.sklearn.load_model(str(local)).predict(X).tolist() == Y.tolist()
+    assert info.registered_model_version == 1
+    with pytest.raises(NotFound):
+        modelyard.artifacts.download_artifacts("models:/iris-lr@nobody")
