@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from modelyard.cli.app import DomainError
 from modelyard.errors import (
     ExperimentNotFound,
     FailedPrecondition,
@@ -751,6 +752,6 @@ def gc_command(
             dry_run=dry_run,
         )
     except ModelyardError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc.message}") from exc
+        raise DomainError(exc) from exc  # exit status by EXIT_CODES, as every command
     if summary.failures:
         raise SystemExit(1)

@@ -252,7 +252,7 @@ def test_named_active_run_is_refused_and_nothing_removed(
 
     result = gc(db_uri, "--run-ids", f"{deleted},{active}")
 
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # FAILED_PRECONDITION, as in every command
     assert f"run(s) not deleted: {active}" in result.output
     assert "nothing was removed" in result.output
     assert row_counts(db_uri, deleted)["runs"] == 1
@@ -334,7 +334,7 @@ def test_deleted_experiment_is_purged_with_its_runs(
 def test_named_active_experiment_is_refused(store: TrackingStore, db_uri: str) -> None:
     exp = store.create_experiment("gc-exp-active")
     result = gc(db_uri, "--experiment-ids", exp)
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert f"experiment(s) not deleted: {exp}" in result.output
     assert store.get_experiment(exp).lifecycle_stage.value == "active"
 
@@ -446,7 +446,7 @@ def test_proxied_artifacts_need_the_destination_and_partials_are_swept(
         os.utime(partial / "old.part", (two_hours_ago, two_hours_ago))
 
         refused = gc(sqlite_uri)
-        assert refused.exit_code == 1
+        assert refused.exit_code == 5
         assert "--artifacts-destination" in refused.output
         assert "nothing was removed" in refused.output
         assert row_counts(sqlite_uri, doomed)["runs"] == 1
@@ -623,11 +623,11 @@ def test_default_experiment_keeps_its_row(
 
 def test_refuses_server_uris_and_missing_sqlite_files(tmp_path: Path) -> None:
     result = gc("grpc://127.0.0.1:50051")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # INVALID_ARGUMENT
     assert "gc needs the database itself" in result.output
     missing = tmp_path / "nope.db"
     result = gc(f"sqlite:///{missing}")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no SQLite database" in result.output
     assert not missing.exists()
 
