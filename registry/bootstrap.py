@@ -78,15 +78,21 @@ def _now_ms() -> int:
 
 
 def _state(conn: Connection) -> tuple[str, str | None]:
-    """("fresh" | "head" | "outdated" | "newer" | "unversioned", current revision)."""
+    """("fresh" | "head" | "outdated" | "newer" | "foreign" | "unversioned", current revision).
+
+    "foreign": an Alembic revision modelyard does not know on a database without modelyard's
+    tables, which is another application's (an MLflow tracking database, typically).
+    """
     current = MigrationContext.configure(conn).get_current_revision()
+    ours = set(Base.metadata.tables)
     if current is not None:
         if current == head_revision():
             return "head", current
         if current in _known_revisions():
             return "outdated", current
-        return "newer", current
-    ours = set(Base.metadata.tables)
+        if ours <= set(inspect(conn).get_table_names()):
+            return "newer", current
+        return "foreign", current
     present = set(inspect(conn).get_table_names())
     return ("unversioned" if present & ours else "fresh"), None
 
@@ -97,6 +103,14 @@ def _refuse(db: Database, state: str, current: str | None) -> SchemaOutdated:
         return SchemaOutdated(
             f"the database {url} is at schema revision {current!r}, which is newer than this "
             f"version of modelyard knows (head {head_revision()!r}); upgrade modelyard",
+            revision=current,
+        )
+    if state == "foreign":
+        return SchemaOutdated(
+            f"the database {url} belongs to another application: it is at Alembic revision "
+            f"{current!r}, which is not one of modelyard's, and it lacks modelyard's tables (an "
+            "MLflow tracking database looks like this). modelyard neither reads nor changes it: "
+            "give modelyard a database of its own",
             revision=current,
         )
     if state == "unversioned":

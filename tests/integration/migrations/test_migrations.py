@@ -156,6 +156,24 @@ def test_unknown_newer_revision_is_refused(db_uri: str, engine_for) -> None:  # 
         upgrade_database(db_uri)
 
 
+def test_another_applications_database_is_refused_untouched(db_uri: str, engine_for) -> None:  # type: ignore[no-untyped-def]
+    """An Alembic-versioned database without modelyard's tables (an MLflow tracking database,
+    say) is named as another application's, and neither the store nor `db upgrade` writes."""
+    with engine_for.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('cbc13b556ace')"))
+        conn.execute(text("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)"))
+    for attempt in (lambda: _store(db_uri), lambda: upgrade_database(db_uri)):
+        with pytest.raises(SchemaOutdated, match="belongs to another application") as info:
+            attempt()
+        assert "cbc13b556ace" in str(info.value) and "newer" not in str(info.value)
+    with engine_for.connect() as conn:
+        assert set(inspect(conn).get_table_names()) == {"alembic_version", "experiments"}
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
+            "cbc13b556ace"
+        )
+
+
 def test_upgrade_database_is_idempotent(db_uri: str) -> None:
     assert upgrade_database(db_uri, "file:///x") == head_revision()
     store = _store(db_uri)
