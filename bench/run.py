@@ -1097,12 +1097,12 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_start": load_start,
         "loadavg_end": os.getloadavg(),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = (
         Path(args.out)
         if args.out
         else RESULTS_DIR / (f"bench-{started.strftime('%Y%m%dT%H%M%SZ')}-{profile}.json")
     )
+    out.parent.mkdir(parents=True, exist_ok=True)  # only the folder written to
     out.write_text(json.dumps({"meta": meta, "results": results, "table": table}, indent=1))
     print(f"\n{meta['command']}  ({meta['started_utc']}, {profile}, git {meta['git']})\n")
     print(table)
