@@ -68,6 +68,14 @@ def _split(value: str) -> tuple[str, ...]:
     "/health and /metrics (0 picks a free one).",
 )
 @click.option(
+    "--http-host",
+    default=None,
+    metavar="HOST",
+    help="Interface of the HTTP port [default: --host]. The HTTP port speaks plain HTTP even "
+    "with --tls-cert: to serve it over HTTPS, bind it to 127.0.0.1 here and put an HTTPS "
+    "reverse proxy in front.",
+)
+@click.option(
     "--no-http",
     is_flag=True,
     default=False,
@@ -205,6 +213,7 @@ def server_command(
     host: str,
     port: int,
     http_port: int,
+    http_host: str | None,
     no_http: bool,
     serve_ui: bool,
     allowed_hosts: str,
@@ -238,6 +247,7 @@ def server_command(
         host=host,
         port=port,
         http_port=None if no_http else http_port,
+        http_host=http_host or None,
         allowed_hosts=_split(allowed_hosts),
         cors_allowed_origins=_split(cors_allowed_origins),
         serve_ui=serve_ui,

@@ -49,4 +49,6 @@ def build_http(
         ui=ui,
     )
     app = GatewayApp(routes, SecurityPolicy(settings.allowed_hosts, settings.cors_allowed_origins))
-    return HttpServer(app, settings.host, settings.http_port, threads=settings.workers)
+    return HttpServer(
+        app, settings.resolved_http_host, settings.http_port, threads=settings.workers
+    )

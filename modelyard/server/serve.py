@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import logging
 import signal
@@ -66,6 +67,31 @@ def mode_module(settings: ServerSettings) -> ModuleType:
     return importlib.import_module(MODE_MODULES[settings.artifacts_only])
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether an interface name or address only accepts connections from this machine."""
+    name = host.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_warning(settings: ServerSettings) -> str | None:
+    """The warning for a TLS server whose plain-HTTP port is reachable from other machines."""
+    if settings.tls_cert is None or settings.http_port is None:
+        return None
+    if _is_loopback(settings.resolved_http_host):
+        return None
+    return (
+        "gRPC speaks TLS but the HTTP port does not, and it listens on "
+        f"{settings.resolved_http_host}: the UI, the JSON API and /files/ travel in clear text. "
+        "Bind it with --http-host 127.0.0.1 behind an HTTPS reverse proxy, or turn it off "
+        "with --no-http"
+    )
+
+
 def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
@@ -99,11 +125,15 @@ def serve(settings: ServerSettings) -> None:
         )
         print(f"modelyard server listening on {address}", flush=True)
         if bundle.http is not None:
+            http_host = settings.resolved_http_host
             print(
-                f"web UI and JSON gateway on http://{_display_host(settings.host)}:"
-                f"{bundle.http.port}/",
+                f"web UI and JSON gateway on http://{_display_host(http_host)}:{bundle.http.port}/",
                 flush=True,
             )
+            if warning := plain_http_warning(settings):
+                logger.warning(
+                    warning, extra={"http_host": http_host, "http_port": bundle.http.port}
+                )
         while not stop.wait(0.5):
             pass
         logger.info("shutting down", extra={"grace_seconds": settings.grace_seconds})

@@ -29,6 +29,8 @@ class ServerSettings:
     http_port: int | None = None
     """Port of the HTTP side (JSON gateway, files, UI, /health, /metrics); 0 picks a free
     port; None serves no HTTP (the CLI's default is 5000; code that embeds a server opts in)."""
+    http_host: str | None = None
+    """Interface of the HTTP port; None binds the same one as the gRPC port (`host`)."""
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
     """Host names the HTTP side answers ("*": any); the defence against DNS rebinding."""
     cors_allowed_origins: tuple[str, ...] = ()
@@ -60,6 +62,11 @@ class ServerSettings:
     """PEM private key file."""
     grace_seconds: float = 10.0
     """How long in-flight calls may run on after SIGTERM."""
+
+    @property
+    def resolved_http_host(self) -> str:
+        """The interface the HTTP port binds: http_host, else host."""
+        return self.http_host or self.host
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

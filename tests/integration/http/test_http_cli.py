@@ -23,6 +23,7 @@ from click.testing import CliRunner
 import modelyard
 from modelyard.cli import cli
 from modelyard.entities import ViewType
+from modelyard.server.serve import plain_http_warning
 from modelyard.server.settings import ServerSettings
 from tests.conftest import REPO_ROOT, service_missing
 
@@ -257,3 +258,41 @@ def test_http_flags_parse(monkeypatch: pytest.MonkeyPatch) -> None:
 
     refused = CliRunner().invoke(cli, ["server", "--http-port", "70000"])
     assert refused.exit_code == 2 and "--http-port" in refused.output
+
+
+def test_http_host_binds_the_http_port_apart(tmp_path: Path) -> None:
+    """--http-host puts the HTTP port on its own interface (here 127.0.0.2, a loopback address
+    apart from gRPC's 127.0.0.1): it answers there and not on --host."""
+    server = start_cli_server(tmp_path, "--http-host", "127.0.0.2", "--allowed-hosts", "*")
+    try:
+        assert any("web UI and JSON gateway on http://127.0.0.2:" in line for line in server.lines)
+        url = f"http://127.0.0.2:{server.http_port}/health"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert json.loads(response.read())["status"] == "SERVING"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/health", timeout=5)
+    finally:
+        assert server.stop() == 0
+
+
+def test_http_host_parses_and_a_public_plain_http_port_beside_tls_is_warned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert parsed(monkeypatch, "server").http_host is None
+    assert parsed(monkeypatch, "server").resolved_http_host == "127.0.0.1"
+    split = parsed(monkeypatch, "server", "--host", "0.0.0.0", "--http-host", "127.0.0.1")
+    assert (split.host, split.resolved_http_host) == ("0.0.0.0", "127.0.0.1")
+
+    tls = {"tls_cert": "c.pem", "tls_key": "k.pem"}
+    warned = plain_http_warning(ServerSettings(host="0.0.0.0", http_port=5000, **tls))
+    assert warned is not None and "0.0.0.0" in warned and "--http-host 127.0.0.1" in warned
+    for quiet in (
+        ServerSettings(host="0.0.0.0", http_port=5000),  # no TLS: nothing to contrast
+        ServerSettings(host="0.0.0.0", http_port=None, **tls),  # no HTTP port
+        ServerSettings(host="0.0.0.0", http_host="127.0.0.1", http_port=5000, **tls),
+        ServerSettings(host="::1", http_port=5000, **tls),
+        ServerSettings(host="localhost", http_port=5000, **tls),
+    ):
+        assert plain_http_warning(quiet) is None, quiet
+    for public in ("10.1.2.3", "tracking.internal", "[2001:db8::1]"):
+        assert plain_http_warning(ServerSettings(host=public, http_port=5000, **tls))
