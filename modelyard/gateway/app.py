@@ -1,8 +1,8 @@
 """The WSGI application of the HTTP port: routing, the security checks, metrics.
 
 POST /api/<service>/<method>   JSON gateway (modelyard.gateway.transcoding)
-GET  /files/<path>             artifact download with Range; PUT uploads, DELETE deletes
-                               (modelyard.gateway.files)
+GET  /files/<path>             artifact download with Range (HEAD too); PUT uploads
+                               (modelyard.gateway.files; deleting is the JSON DeleteArtifacts)
 GET  /health                   the gRPC health status as JSON (503 when not serving)
 GET  /metrics                  Prometheus exposition
 GET  /static/<file>            the UI's assets
