@@ -362,10 +362,10 @@ def _end_specific(run: ActiveRun, status: RunStatus) -> None:
 
 def end_run(status: str = "FINISHED") -> None:
     """End the active run (no-op if none) with this status, after flushing async logging."""
+    checked = _status(status)  # a bad status is an error even with no run to end
     stack = _run_stack.get()
     if not stack:
         return
-    checked = _status(status)
     run = stack[-1]
     _run_stack.set(stack[:-1])
     _finish(run, checked)
@@ -389,6 +389,11 @@ def last_active_run() -> Run | None:
 def get_run(run_id: str) -> Run:
     """Return a run by id."""
     return _client().get_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    """Mark a run deleted (restorable until `modelyard gc` removes it)."""
+    _client().delete_run(run_id)
 
 
 def get_parent_run(run_id: str) -> Run | None:

@@ -1,14 +1,15 @@
-"""`modelyard.register_model`: register a logged model under a name, creating the name if new."""
+"""The registry's fluent functions: `modelyard.register_model` (creating the name if new),
+`search_registered_models` and `search_model_versions` (every page, up to max_results)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelyard.client.client import Client
 from modelyard.client.registry_client import ensure_registered_model
-from modelyard.entities.model_registry import ModelVersion
+from modelyard.entities.model_registry import ModelVersion, RegisteredModel
 
 logger = logging.getLogger("modelyard")
 
@@ -43,3 +44,51 @@ def register_with(
     if model_uri.startswith("runs:/"):
         run_id = model_uri[len("runs:/") :].split("/", 1)[0] or None
     return client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+
+
+#: Items per request when the fluent searches page through results.
+_PAGE = 1000
+
+
+def _all_pages(search: Callable[..., Any], max_results: int | None, **query: Any) -> list[Any]:
+    """Every item of a paged registry search, up to max_results (None: all)."""
+    found: list[Any] = []
+    token: str | None = None
+    while max_results is None or len(found) < max_results:
+        want = _PAGE if max_results is None else min(_PAGE, max_results - len(found))
+        page = search(max_results=want, page_token=token, **query)
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    return found
+
+
+def search_registered_models(
+    max_results: int | None = 100,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[RegisteredModel]:
+    """Registered models matching the filter (e.g. "name LIKE 'churn%'"), up to max_results."""
+    client = Client()
+    return _all_pages(
+        client.search_registered_models,
+        max_results,
+        filter_string=filter_string,
+        order_by=order_by,
+    )
+
+
+def search_model_versions(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[ModelVersion]:
+    """Model versions matching the filter (e.g. "name = 'churn'"), all of them by default."""
+    client = Client()
+    return _all_pages(
+        client.search_model_versions,
+        max_results,
+        filter_string=filter_string,
+        order_by=order_by,
+    )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         active_run,
         create_experiment,
         delete_experiment,
+        delete_run,
         delete_tag,
         end_run,
         get_artifact_uri,
@@ -54,7 +55,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         set_tags,
         start_run,
     )
-    from modelyard.client.registration import register_model
+    from modelyard.client.registration import (
+        register_model,
+        search_model_versions,
+        search_registered_models,
+    )
     from modelyard.client.tracking_uri import get_tracking_uri, set_tracking_uri
     from modelyard.errors import MlflowException, ModelyardError
 
@@ -66,6 +71,7 @@ _FLUENT_NAMES = (
     "active_run",
     "create_experiment",
     "delete_experiment",
+    "delete_run",
     "delete_tag",
     "end_run",
     "get_artifact_uri",
@@ -104,6 +110,8 @@ _LAZY.update(
         "MlflowClient": ("modelyard.client.client", "MlflowClient"),
         "MlflowException": ("modelyard.errors", "MlflowException"),
         "register_model": ("modelyard.client.registration", "register_model"),
+        "search_model_versions": ("modelyard.client.registration", "search_model_versions"),
+        "search_registered_models": ("modelyard.client.registration", "search_registered_models"),
         "ModelyardError": ("modelyard.errors", "ModelyardError"),
     }
 )
@@ -132,6 +140,7 @@ __all__ = [
     "autolog",
     "create_experiment",
     "delete_experiment",
+    "delete_run",
     "delete_tag",
     "end_run",
     "flush_async_logging",
@@ -154,6 +163,8 @@ __all__ = [
     "log_text",
     "register_model",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",

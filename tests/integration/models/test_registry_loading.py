@@ -153,3 +153,25 @@ def test_integrity_check(setup: ModelSetup, tmp_path: Path) -> None:
     assert modelyard.pyfunc.load_model("models:/churn/1", dst_path=dst).predict(X).tolist() == V1
     assert any(dst.rglob("MLmodel"))
     assert _predict("models:/churn/2") == V2  # other versions are unaffected throughout
+
+
+def test_fluent_registry_searches_and_delete_run(setup: ModelSetup) -> None:
+    """modelyard.search_registered_models / search_model_versions page through every result;
+    modelyard.delete_run marks a run deleted; end_run checks its status even with no run."""
+    _log_two_versions()
+    with mlflow.start_run() as other:
+        info = modelyard.sklearn.log_model(DummyClassifier().fit(X, Y), "model")
+    modelyard.register_model(info.model_uri, "other")
+    models = modelyard.search_registered_models(order_by=["name DESC"])
+    assert [m.name for m in models] == ["other", "churn"]
+    named = modelyard.search_registered_models(filter_string="name = 'churn'")
+    assert [m.name for m in named] == ["churn"]
+    assert len(modelyard.search_registered_models(max_results=1)) == 1
+    versions = modelyard.search_model_versions(filter_string="name = 'churn'")
+    assert sorted(int(v.version) for v in versions) == [1, 2]
+    assert len(modelyard.search_model_versions()) == 3
+    assert len(modelyard.search_model_versions(max_results=1)) == 1
+    modelyard.delete_run(other.info.run_id)
+    assert modelyard.get_run(other.info.run_id).info.lifecycle_stage == "deleted"
+    with pytest.raises(InvalidArgument, match="bogus"):
+        modelyard.end_run(status="bogus")
