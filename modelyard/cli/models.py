@@ -257,6 +257,85 @@ def delete_model(name: str, tracking_uri: str | None) -> None:
     click.echo(f"Deleted registered model {name!r}")
 
 
+@models_group.command("update")
+@name_option
+@click.option("--version", "-v", default=None, help="Update this version, not the model.")
+@click.option("--description", "-d", default=None, help="The new description.")
+@click.option("--rename", "new_name", default=None, help="New name of the model.")
+@tracking_uri_option
+@json_option
+def update(
+    name: str,
+    version: str | None,
+    description: str | None,
+    new_name: str | None,
+    tracking_uri: str | None,
+    as_json: bool,
+) -> None:
+    """Change a model's description or name, or a version's description."""
+    if description is None and new_name is None:
+        raise click.UsageError("give --description or --rename")
+    if version is not None and new_name is not None:
+        raise click.UsageError("--rename renames the model: give it without --version")
+    client = _client(tracking_uri)
+    if version is not None:
+        result: Any = client.update_model_version(name, version, description=description)
+        said = f"Updated {name} version {version}"
+    else:
+        if new_name is not None:
+            client.rename_registered_model(name, new_name)
+            name = new_name
+        if description is not None:
+            client.update_registered_model(name, description=description)
+        result = client.get_registered_model(name)
+        said = f"Updated registered model {name!r}"
+    if as_json:
+        echo_json(as_data(result))
+    else:
+        click.echo(said)
+
+
+@models_group.command("set-tag")
+@name_option
+@click.option("--version", "-v", default=None, help="Tag this version, not the model.")
+@click.option(
+    "--tag", "tags", multiple=True, required=True, metavar="KEY=VALUE", help="Tag (repeatable)."
+)
+@tracking_uri_option
+def set_tag(
+    name: str, version: str | None, tags: tuple[str, ...], tracking_uri: str | None
+) -> None:
+    """Set (or overwrite) tags of a registered model or of one of its versions."""
+    client = _client(tracking_uri)
+    parsed = _parse_tags(tags)
+    for key, value in parsed.items():
+        if version is None:
+            client.set_registered_model_tag(name, key, value)
+        else:
+            client.set_model_version_tag(name, version, key, value)
+    target = name if version is None else f"{name} version {version}"
+    click.echo(f"Tagged {target}: {', '.join(sorted(parsed))}")
+
+
+@models_group.command("delete-tag")
+@name_option
+@click.option("--version", "-v", default=None, help="Untag this version, not the model.")
+@click.option("--key", "-k", "keys", multiple=True, required=True, help="Tag key (repeatable).")
+@tracking_uri_option
+def delete_tag(
+    name: str, version: str | None, keys: tuple[str, ...], tracking_uri: str | None
+) -> None:
+    """Remove tags of a registered model or of one of its versions (a missing tag is fine)."""
+    client = _client(tracking_uri)
+    for key in keys:
+        if version is None:
+            client.delete_registered_model_tag(name, key)
+        else:
+            client.delete_model_version_tag(name, version, key)
+    target = name if version is None else f"{name} version {version}"
+    click.echo(f"Removed tags of {target}: {', '.join(keys)}")
+
+
 @models_group.command("lineage")
 @name_option
 @click.option("--version", "-v", default=None, help="Version number.")

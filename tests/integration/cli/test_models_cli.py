@@ -457,3 +457,41 @@ def test_watch_replays_and_stops(
     )
     assert [json.loads(x)["kind"] for x in only.stdout.splitlines()] == ["ALIAS_SET"]
     fails(models("watch", "--kind", "promoted", "--count", "1"), 2, "promoted")
+
+
+# -- tags, descriptions and renames after creation -----------------------------------------
+
+
+def test_set_and_delete_tags(models: Callable[..., Result], registry: Registry, name: str) -> None:
+    _register(models, registry, name)
+    assert ok(models("set-tag", "-n", name, "--tag", "owner=vision", "--tag", "tier=1")) == (
+        f"Tagged {name}: owner, tier"
+    )
+    ok(models("set-tag", "-n", name, "-v", "1", "--tag", "validated=true"))
+    client = registry.client()
+    assert client.get_registered_model(name).tags == {"owner": "vision", "tier": "1"}
+    assert client.get_model_version(name, 1).tags == {"validated": "true"}
+    ok(models("delete-tag", "-n", name, "-k", "tier", "-k", "never-set"))
+    ok(models("delete-tag", "-n", name, "-v", "1", "-k", "validated"))
+    assert client.get_registered_model(name).tags == {"owner": "vision"}
+    assert client.get_model_version(name, 1).tags == {}
+    fails(models("set-tag", "-n", name, "--tag", "no-equals-sign"), 2, "no-equals-sign")
+    fails(models("set-tag", "-n", name, "-v", "9", "--tag", "a=b"), 3, "9")
+    fails(models("set-tag", "-n", f"{name}-missing", "--tag", "a=b"), 3, f"{name}-missing")
+
+
+def test_update_describes_and_renames(
+    models: Callable[..., Result], registry: Registry, name: str
+) -> None:
+    _register(models, registry, name)
+    described = ok(models("update", "-n", name, "-d", "churn model, weekly", "--json"))
+    assert described["description"] == "churn model, weekly"
+    version = ok(models("update", "-n", name, "-v", "1", "-d", "first cut", "--json"))
+    assert version["description"] == "first cut"
+    renamed = ok(models("update", "-n", name, "--rename", f"{name}-v2", "--json"))
+    assert renamed["name"] == f"{name}-v2" and renamed["description"] == "churn model, weekly"
+    client = registry.client()
+    assert client.get_model_version(f"{name}-v2", 1).description == "first cut"
+    fails(models("update", "-n", f"{name}-v2"), 2, "--description")
+    fails(models("update", "-n", f"{name}-v2", "-v", "1", "--rename", "x"), 2, "--rename")
+    fails(models("update", "-n", name, "-d", "gone"), 3, name)
