@@ -151,34 +151,21 @@ def _log_fit(run: Any, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, 
     client: Client = run._client
     run_id = run.info.run_id
     x, y, weight = _training_data(args, kwargs)
-    params = _params(estimator.get_params(deep=True))
+    search = _is_search(estimator)
+    raw = dict(estimator.get_params(deep=True))
+    if search:
+        raw.update({f"best_{k}": v for k, v in estimator.best_params_.items()})
+    params = _params(raw)
     tags = {
         "estimator_name": type(estimator).__name__,
         "estimator_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
     }
-    if params.renamed and not _config.silent:
-        warnings.warn(
-            f"modelyard autolog ({FLAVOR}): param names over {MAX_KEY_LENGTH} characters logged "
-            f"as their start and a hash: {', '.join(params.renamed)}",
-            UserWarning,
-            stacklevel=5,
-        )
-    if params.truncated or params.renamed:
-        cut = [*params.renamed, *params.truncated]
-        tags[TRUNCATED_TAG] = ",".join(dict.fromkeys(cut))[:MAX_TAG_VALUE_LENGTH]
-    if params.truncated and not _config.silent:
-        warnings.warn(
-            f"modelyard autolog ({FLAVOR}): params cut to {MAX_PARAM_VALUE_LENGTH} "
-            f"characters: {', '.join(params.truncated)}",
-            UserWarning,
-            stacklevel=5,
-        )
+    cut = params.tag_value()
+    if cut:
+        tags[TRUNCATED_TAG] = cut
+    params.warn()
     metrics = _training_metrics(estimator, x, y, weight) if x is not None else {}
-    search = _is_search(estimator)
     if search:
-        params.values.update(
-            _params({f"best_{k}": v for k, v in estimator.best_params_.items()}).values
-        )
         best_score = getattr(estimator, "best_score_", None)
         if _finite(best_score):
             metrics["best_cv_score"] = float(best_score)
@@ -202,6 +189,30 @@ class _Params:
         self.values: dict[str, str] = {}
         self.truncated: list[str] = []  # logged keys whose values were cut
         self.renamed: list[str] = []  # logged keys standing for names over the key limit
+
+    def tag_value(self) -> str:
+        """The TRUNCATED_TAG value: every logged key whose name or value was cut ("" if none)."""
+        cut = dict.fromkeys([*self.renamed, *self.truncated])
+        return ",".join(cut)[:MAX_TAG_VALUE_LENGTH]
+
+    def warn(self) -> None:
+        """Say which params were renamed or cut (unless autolog is silent)."""
+        if _config.silent:
+            return
+        if self.renamed:
+            warnings.warn(
+                f"modelyard autolog ({FLAVOR}): param names over {MAX_KEY_LENGTH} characters "
+                f"logged as their start and a hash: {', '.join(self.renamed)}",
+                UserWarning,
+                stacklevel=6,
+            )
+        if self.truncated:
+            warnings.warn(
+                f"modelyard autolog ({FLAVOR}): params cut to {MAX_PARAM_VALUE_LENGTH} "
+                f"characters: {', '.join(self.truncated)}",
+                UserWarning,
+                stacklevel=6,
+            )
 
 
 def _params(raw: dict[str, Any]) -> _Params:
@@ -369,12 +380,14 @@ def _log_search_children(client: Client, parent: Any, search: Any) -> None:
             for k in metric_keys
             if _finite(results[k][index])
         ]
-        params = _params(dict(results["params"][index])).values
+        params = _params(dict(results["params"][index]))
+        cut = params.tag_value()
         try:
             client.log_batch(
                 child.info.run_id,
                 metrics=metrics,
-                params=[Param(key=k, value=v) for k, v in params.items()],
+                params=[Param(key=k, value=v) for k, v in params.values.items()],
+                tags=[RunTag(key=TRUNCATED_TAG, value=cut)] if cut else [],
             )
         finally:
             client.set_terminated(child.info.run_id, RunStatus.FINISHED)

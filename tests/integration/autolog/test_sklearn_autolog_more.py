@@ -104,6 +104,33 @@ def test_long_param_value_is_cut_with_a_tag_and_a_warning(client: Client) -> Non
     assert run.data.tags[TRUNCATED_TAG] == "kw_args"
 
 
+def test_long_values_of_a_search_are_tagged_on_the_parent_and_each_child(client: Client) -> None:
+    """A grid value over the limit is cut in the parent's best_* param and in each child's
+    param, and the truncation tag names it on every run that holds it."""
+    modelyard.sklearn.autolog(log_models=False)
+    long_note = "n" * (MAX_PARAM_VALUE_LENGTH + 10)
+    search = GridSearchCV(
+        Pipeline([("id", FunctionTransformer(_identity)), ("lr", LinearRegression())]),
+        {"id__kw_args": [{"note": long_note}, {"note": "short"}]},
+        cv=2,
+    )
+    x, y = _classification()
+    with _autolog_warnings() as messages:
+        search.fit(x, y)
+    assert any("params cut" in m for m in messages), messages
+    parent, children = _parent_and_children(client)
+    assert len(children) == 2
+    # both candidates score the same, and a tie goes to the first: the long one
+    assert search.best_params_["id__kw_args"]["note"] == long_note
+    assert "best_id__kw_args" in parent.data.tags[TRUNCATED_TAG].split(",")
+    assert len(parent.data.params["best_id__kw_args"]) == MAX_PARAM_VALUE_LENGTH
+    cut = [c for c in children if len(c.data.params["id__kw_args"]) == MAX_PARAM_VALUE_LENGTH]
+    (long_child,) = cut
+    assert long_child.data.tags[TRUNCATED_TAG] == "id__kw_args"
+    (short_child,) = [c for c in children if c is not long_child]
+    assert TRUNCATED_TAG not in short_child.data.tags
+
+
 def test_short_params_leave_no_truncation_tag(client: Client) -> None:
     """Without a long value there is no truncation tag and no warning."""
     modelyard.sklearn.autolog(log_models=False)
