@@ -71,6 +71,18 @@ def write_text(local: Path, text: str) -> None:
         out.write(text)
 
 
+def write_stream(local: Path, stream: Any) -> None:
+    """Copy a binary file-like object to local, 1 MiB at a time."""
+    read = getattr(stream, "read", None)
+    if read is None:
+        raise TypeError(f"log_stream needs a binary file-like object, got {type(stream).__name__}")
+    with local.open("wb") as out:
+        while chunk := read(1 << 20):
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"log_stream needs a binary stream, read {type(chunk).__name__}")
+            out.write(chunk)
+
+
 def write_dict(local: Path, dictionary: Mapping[str, Any], artifact_file: str) -> None:
     """YAML (safe_dump) for .yml/.yaml files, else JSON with indent 2 (str() for the rest)."""
     with local.open("w", encoding="utf-8") as out:

@@ -543,6 +543,19 @@ class Client(RegistryClientMixin):
             run_id, artifact_file, lambda local: write_dict(local, dictionary, artifact_file)
         )
 
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Save a dict of columns or a DataFrame as the JSON table artifact_file (appending
+        to the run's table of that name if it has one); see `modelyard.client.tables`."""
+        from modelyard.client import tables
+
+        tables.log_table(self, run_id, data, artifact_file)
+
+    def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
+        """Save the bytes of a binary file-like object (read to its end) as artifact_file."""
+        from modelyard.client.artifact_api import write_stream
+
+        self._log_generated(run_id, artifact_file, lambda local: write_stream(local, stream))
+
     def log_figure(
         self,
         run_id: str,

@@ -510,6 +510,34 @@ def log_dict(dictionary: Mapping[str, Any], artifact_file: str, run_id: str | No
     client.log_dict(target, dictionary, artifact_file)
 
 
+def log_stream(stream: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save the bytes of a binary file-like object as artifact_file of the active run."""
+    client, target = _target(run_id)
+    client.log_stream(target, stream, artifact_file)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a dict of columns or a DataFrame as a JSON table of the active run; logging to the
+    same artifact_file again appends rows."""
+    client, target = _target(run_id)
+    client.log_table(target, data, artifact_file)
+
+
+def load_table(
+    artifact_file: str,
+    run_ids: Sequence[str] | None = None,
+    extra_columns: Sequence[str] | None = None,
+) -> Any:
+    """One DataFrame of the table artifact_file of every run of the active experiment that
+    logged it (or of run_ids), with run attributes named in extra_columns as columns."""
+    from modelyard.client import tables
+
+    client = _client()
+    return tables.load_table(
+        client, [_resolve_experiment_id(client)], artifact_file, run_ids, extra_columns
+    )
+
+
 def log_figure(
     figure: Any, artifact_file: str, *, save_kwargs: Mapping[str, Any] | None = None
 ) -> None:
