@@ -29,8 +29,8 @@ __all__ = [
     "unpatch",
 ]
 
-#: The tag a run started by autolog carries; its value names the integration.
-AUTOLOGGED_TAG = "modelyard.autologged"
+#: The tag a run started by autolog carries, MLflow's name for it; its value names the integration.
+AUTOLOGGED_TAG = "mlflow.autologging"
 
 _MISSING = object()
 
