@@ -7,9 +7,11 @@ interceptor maps them to statuses.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import grpc
 
+from modelyard.entities import PagedList, Run
 from modelyard.errors import ExperimentNotFound, ModelyardError
 from modelyard.stores import SEARCH_MAX_RESULTS_DEFAULT, LogBatch, TrackingStore
 from modelyard.v1 import tracking_pb2 as pb
@@ -157,9 +159,13 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         self.store.restore_run(request.run_id)
         return pb.RestoreRunResponse()
 
-    def SearchRuns(self, request: pb.SearchRunsRequest, context: Ctx) -> pb.SearchRunsResponse:
-        """Return one page of runs."""
-        page = self.store.search_runs(
+    #: Methods the JSON gateway answers through a method of this class that returns the
+    #: response already in protobuf's JSON mapping (a dict), skipping messages it would only
+    #: encode again: the runs page the web UI loads is the gateway's hot path.
+    json_handlers: ClassVar[dict[str, str]] = {"SearchRuns": "search_runs_json"}
+
+    def _search_runs_page(self, request: pb.SearchRunsRequest) -> PagedList[Run]:
+        return self.store.search_runs(
             experiment_ids=list(request.experiment_ids),
             filter_string=request.filter,
             view_type=wire.view_type_from_pb(request.view_type),
@@ -167,9 +173,23 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             order_by=list(request.order_by),
             page_token=request.page_token or None,
         )
+
+    def SearchRuns(self, request: pb.SearchRunsRequest, context: Ctx) -> pb.SearchRunsResponse:
+        """Return one page of runs."""
+        page = self._search_runs_page(request)
         return pb.SearchRunsResponse(
             runs=[wire.run_to_pb(r) for r in page], next_page_token=page.token or ""
         )
+
+    def search_runs_json(self, request: pb.SearchRunsRequest, context: Ctx) -> dict[str, Any]:
+        """SearchRuns as the JSON mapping of its response, built from the runs directly."""
+        page = self._search_runs_page(request)
+        out: dict[str, Any] = {}
+        if page:
+            out["runs"] = [wire.run_to_json(r) for r in page]
+        if page.token:
+            out["nextPageToken"] = page.token
+        return out
 
     # -- logging -----------------------------------------------------------------------
     def LogBatch(self, request: pb.LogBatchRequest, context: Ctx) -> pb.LogBatchResponse:

@@ -217,6 +217,11 @@ def message_to_json(message: Message) -> bytes:
     return orjson.dumps(message_to_dict(message))
 
 
+def dict_to_json(mapping: dict[str, Any]) -> bytes:
+    """A dict already in the JSON mapping (non-finite floats as strings) as compact JSON."""
+    return orjson.dumps(mapping)
+
+
 def parse_request(body: bytes, message_class: type[Message]) -> Message:
     """Parse a JSON request body into `message_class`; INVALID_ARGUMENT naming what is wrong.
 

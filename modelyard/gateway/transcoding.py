@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from modelyard.errors import Code, ModelyardError, NotFound
-from modelyard.gateway.codec import message_to_json, parse_request
+from modelyard.gateway.codec import dict_to_json, message_to_json, parse_request
 from modelyard.wire.status import new_incident_id
 
 logger = logging.getLogger("modelyard.server.http")
@@ -62,6 +62,9 @@ class Method:
     """Method name, e.g. SearchRuns."""
     request_class: type[Message]
     handler: Callable[[Message, Any], Message]
+    json_handler: Callable[[Message, Any], dict[str, Any]] | None = None
+    """The servicer's JSON fast path for this method (its `json_handlers`): the response
+    already in protobuf's JSON mapping, equal to encoding what `handler` returns."""
 
     @property
     def full_name(self) -> str:
@@ -199,15 +202,18 @@ class MethodTable:
         """Bind each unary-unary method of each service descriptor to its servicer."""
         methods = []
         for service, servicer in servicers.items():
+            fast = getattr(servicer, "json_handlers", {})
             for method in service.methods:
                 if method.client_streaming or method.server_streaming:
                     continue
+                json_name = fast.get(method.name)
                 methods.append(
                     Method(
                         service=service.full_name,
                         name=method.name,
                         request_class=GetMessageClass(method.input_type),
                         handler=getattr(servicer, method.name),
+                        json_handler=getattr(servicer, json_name) if json_name else None,
                     )
                 )
         return cls(methods)
@@ -236,8 +242,10 @@ class MethodTable:
         start = time.perf_counter()
         try:
             request = parse_request(body, method.request_class)
-            response = method.handler(request, context)
-            payload = message_to_json(response)
+            if method.json_handler is not None:
+                payload = dict_to_json(method.json_handler(request, context))
+            else:
+                payload = message_to_json(method.handler(request, context))
         except ModelyardError as exc:
             answer = error_for_exception(exc)
             _log(method, answer.status, start, logging.INFO, error=exc.message)

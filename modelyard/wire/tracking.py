@@ -7,6 +7,7 @@ other side does not know becomes `InvalidArgument` naming it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -261,6 +262,80 @@ def run_data_from_pb(message: pb.RunData) -> RunData:
 def run_to_pb(run: Run) -> pb.Run:
     """A Run as a message."""
     return pb.Run(info=run_info_to_pb(run.info), data=run_data_to_pb(run.data))
+
+
+# The canonical JSON mapping of run_to_pb(run), built from the entities directly: the JSON
+# gateway's hot path (a search page of runs) skips building messages only to read them back.
+# tests/unit/test_wire_json.py holds it equal to message_to_dict(run_to_pb(run)).
+_RUN_STATUS_JSON = {k: pb.RunStatus.Name(v) for k, v in RUN_STATUS_TO_PB.items()}
+_LIFECYCLE_STAGE_JSON = {k: cpb.LifecycleStage.Name(v) for k, v in LIFECYCLE_STAGE_TO_PB.items()}
+
+
+def _json_double(value: float) -> float | str:
+    """A double in the JSON mapping: itself, or "NaN"/"Infinity"/"-Infinity"."""
+    if value - value == 0.0:
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def run_info_to_json(info: RunInfo) -> dict[str, Any]:
+    """run_info_to_pb(info) in protobuf's JSON mapping (defaults left out)."""
+    out: dict[str, Any] = {}
+    if info.run_id:
+        out["runId"] = info.run_id
+    if info.experiment_id:
+        out["experimentId"] = info.experiment_id
+    if info.run_name:
+        out["runName"] = info.run_name
+    if info.user_id:
+        out["userId"] = info.user_id
+    status = _RUN_STATUS_JSON.get(info.status)
+    if status is None:
+        status = pb.RunStatus.Name(run_status_to_pb(info.status))
+    out["status"] = status
+    if info.start_time:
+        out["startTime"] = str(info.start_time)
+    if info.end_time is not None:  # optional: present even when 0
+        out["endTime"] = str(info.end_time)
+    if info.artifact_uri:
+        out["artifactUri"] = info.artifact_uri
+    stage = _LIFECYCLE_STAGE_JSON.get(info.lifecycle_stage)
+    if stage is None:
+        stage = cpb.LifecycleStage.Name(lifecycle_stage_to_pb(info.lifecycle_stage))
+    out["lifecycleStage"] = stage
+    return out
+
+
+def run_data_to_json(data: RunData) -> dict[str, Any]:
+    """run_data_to_pb(data) in protobuf's JSON mapping (defaults left out)."""
+    out: dict[str, Any] = {}
+    if data.metric_list:
+        metrics = []
+        for m in data.metric_list:
+            point: dict[str, Any] = {}
+            if m.key:
+                point["key"] = m.key
+            value = m.value
+            if value or math.copysign(1.0, value) < 0:  # -0.0 is sent, 0.0 is the default
+                point["value"] = _json_double(value)
+            if m.timestamp:
+                point["timestamp"] = str(m.timestamp)
+            if m.step:
+                point["step"] = str(m.step)
+            metrics.append(point)
+        out["metrics"] = metrics
+    if data.params:
+        out["params"] = dict(data.params)
+    if data.tags:
+        out["tags"] = dict(data.tags)
+    return out
+
+
+def run_to_json(run: Run) -> dict[str, Any]:
+    """run_to_pb(run) in protobuf's JSON mapping."""
+    return {"info": run_info_to_json(run.info), "data": run_data_to_json(run.data)}
 
 
 def run_from_pb(message: pb.Run) -> Run:

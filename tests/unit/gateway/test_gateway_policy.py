@@ -5,12 +5,12 @@ paths the URL rules leave over (werkzeug's test client, no sockets)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from werkzeug.test import Client
 
-from modelyard.errors import Code, RunNotFound
+from modelyard.errors import Code, InvalidArgument, RunNotFound
 from modelyard.gateway.app import GatewayApp, Routes
 from modelyard.gateway.files import content_disposition
 from modelyard.gateway.metrics import ServerMetrics
@@ -300,3 +300,35 @@ def test_leftover_paths_never_get_the_page() -> None:
     no_files = app_client(None)
     assert no_files.get("/files/a", base_url=base).status_code == 501
     assert no_files.get("/files//a", base_url=base).status_code == 501
+
+
+def test_a_servicers_json_handler_answers_instead_of_encoding_its_message() -> None:
+    """A method listed in the servicer's json_handlers is answered by that method's dict; its
+    errors map like any other; methods not listed still encode the message."""
+
+    class Servicer(tracking_pb2_grpc.TrackingServiceServicer):
+        json_handlers: ClassVar[dict[str, str]] = {"SearchRuns": "search_json"}
+
+        def SearchRuns(self, request: Any, context: Any) -> Any:
+            raise AssertionError("the JSON path must not build the message")
+
+        def search_json(self, request: Any, context: Any) -> dict[str, Any]:
+            if request.filter == "bad":
+                raise InvalidArgument("bad filter 'bad'", filter="bad")
+            return {"runs": [{"info": {"runId": request.filter}}], "nextPageToken": "t"}
+
+        def GetRun(self, request: Any, context: Any) -> Any:
+            return tracking_pb2.GetRunResponse()
+
+    table = MethodTable.from_servicers({TRACKING: Servicer()})
+    search = table.find(TRACKING.full_name, "SearchRuns")
+    assert search.json_handler is not None
+    assert table.find(TRACKING.full_name, "GetRun").json_handler is None
+    context = GatewayContext(peer="ipv4:127.0.0.1")
+    status, body, code = table.call(search, b'{"filter": "abc"}', context)
+    assert (status, code) == (200, "OK")
+    assert json.loads(body) == {"runs": [{"info": {"runId": "abc"}}], "nextPageToken": "t"}
+    status, body, code = table.call(search, b'{"filter": "bad"}', context)
+    assert (status, code) == (400, "INVALID_ARGUMENT")
+    status, body, code = table.call(table.find(TRACKING.full_name, "GetRun"), b"{}", context)
+    assert (status, body) == (200, b"{}")
