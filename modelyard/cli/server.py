@@ -76,6 +76,14 @@ def _split(value: str) -> tuple[str, ...]:
     "reverse proxy in front.",
 )
 @click.option(
+    "--trusted-proxy",
+    default=None,
+    metavar="ADDRESS",
+    help="Address of the reverse proxy in front of the HTTP port (e.g. 127.0.0.1): its "
+    "X-Forwarded-Proto and X-Forwarded-For are believed, so requests it forwarded over HTTPS "
+    "count as HTTPS (the UI's CSRF cookie is then Secure). [default: none believed]",
+)
+@click.option(
     "--no-http",
     is_flag=True,
     default=False,
@@ -214,6 +222,7 @@ def server_command(
     port: int,
     http_port: int,
     http_host: str | None,
+    trusted_proxy: str | None,
     no_http: bool,
     serve_ui: bool,
     allowed_hosts: str,
@@ -248,6 +257,7 @@ def server_command(
         port=port,
         http_port=None if no_http else http_port,
         http_host=http_host or None,
+        trusted_proxy=trusted_proxy or None,
         allowed_hosts=_split(allowed_hosts),
         cors_allowed_origins=_split(cors_allowed_origins),
         serve_ui=serve_ui,

@@ -21,7 +21,18 @@ STOP_GRACE_S = 5.0
 class HttpServer:
     """A bound (not yet serving) waitress server for a WSGI app; start() and stop()."""
 
-    def __init__(self, app: Any, host: str, port: int, *, threads: int) -> None:
+    def __init__(
+        self, app: Any, host: str, port: int, *, threads: int, trusted_proxy: str | None = None
+    ) -> None:
+        # Behind a TLS-terminating proxy, believing its X-Forwarded-Proto makes the request
+        # https to the app (so the CSRF cookie is Secure); from anyone else it is dropped.
+        proxy: dict[str, Any] = {}
+        if trusted_proxy:
+            proxy = {
+                "trusted_proxy": trusted_proxy,
+                "trusted_proxy_count": 1,
+                "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+            }
         try:
             self._server = create_server(
                 app,
@@ -30,6 +41,7 @@ class HttpServer:
                 threads=threads,
                 ident="modelyard",
                 clear_untrusted_proxy_headers=True,
+                **proxy,
                 channel_timeout=120,
                 # Responses stream: a multi-GB download is never held in memory.
                 outbuf_overflow=1 << 20,

@@ -50,5 +50,9 @@ def build_http(
     )
     app = GatewayApp(routes, SecurityPolicy(settings.allowed_hosts, settings.cors_allowed_origins))
     return HttpServer(
-        app, settings.resolved_http_host, settings.http_port, threads=settings.workers
+        app,
+        settings.resolved_http_host,
+        settings.http_port,
+        threads=settings.workers,
+        trusted_proxy=settings.trusted_proxy,
     )

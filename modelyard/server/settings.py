@@ -31,6 +31,9 @@ class ServerSettings:
     port; None serves no HTTP (the CLI's default is 5000; code that embeds a server opts in)."""
     http_host: str | None = None
     """Interface of the HTTP port; None binds the same one as the gRPC port (`host`)."""
+    trusted_proxy: str | None = None
+    """Address of a reverse proxy in front of the HTTP port whose X-Forwarded-Proto and
+    X-Forwarded-For are believed ("*": any peer); None believes no forwarded header."""
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
     """Host names the HTTP side answers ("*": any); the defence against DNS rebinding."""
     cors_allowed_origins: tuple[str, ...] = ()

@@ -296,3 +296,30 @@ def test_http_host_parses_and_a_public_plain_http_port_beside_tls_is_warned(
         assert plain_http_warning(quiet) is None, quiet
     for public in ("10.1.2.3", "tracking.internal", "[2001:db8::1]"):
         assert plain_http_warning(ServerSettings(host=public, http_port=5000, **tls))
+
+
+def _csrf_cookie(base: str, headers: dict[str, str]) -> str:
+    request = urllib.request.Request(f"{base}/", headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        cookies = [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+    (cookie,) = [c for c in cookies if c.startswith("modelyard_csrf=")]
+    return cookie
+
+
+def test_a_trusted_proxy_makes_forwarded_https_requests_secure(tmp_path: Path) -> None:
+    """With --trusted-proxy 127.0.0.1, a page requested through it over HTTPS sets the CSRF
+    cookie Secure; without the option the same forwarded header is not believed."""
+    https = {"X-Forwarded-Proto": "https"}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    trusting = start_cli_server(tmp_path / "a", "--trusted-proxy", "127.0.0.1")
+    try:
+        assert "Secure" in _csrf_cookie(trusting.base, https)
+        assert "Secure" not in _csrf_cookie(trusting.base, {})
+    finally:
+        assert trusting.stop() == 0
+    plain = start_cli_server(tmp_path / "b")
+    try:
+        assert "Secure" not in _csrf_cookie(plain.base, https)
+    finally:
+        assert plain.stop() == 0
