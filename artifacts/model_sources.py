@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import grpc
 import yaml
 
+from modelyard.artifact_uris import PROXIED_SCHEME
 from modelyard.artifacts.filesystems import StorageOptions
 from modelyard.artifacts.locations import CanonicalLocation, canonical_location, path_segments
 from modelyard.artifacts.paths import clean_path
@@ -50,8 +51,6 @@ from modelyard.v1 import artifacts_pb2 as apb
 from modelyard.v1 import artifacts_pb2_grpc as apb_grpc
 from modelyard.wire.status import error_from_rpc
 
-#: The proxied scheme served by a server's own ArtifactService.
-PROXIED_SCHEME = "modelyard-artifacts"
 #: The family name of local paths and `file:` URIs (not a family clients may use for
 #: experiment locations; model sources accept it only under a run or an operator's root).
 LOCAL_FAMILY = "file"

@@ -26,6 +26,7 @@ from modelyard.client.client import Client
 from modelyard.client.tracking_uri import get_tracking_uri
 from modelyard.entities import FileInfo
 from modelyard.errors import InvalidArgument
+from modelyard.models.uris import is_runs_uri, parse_runs_uri
 
 __all__ = [
     "download_artifacts",
@@ -228,15 +229,10 @@ def image_key_files(key: str, step: int, timestamp: int) -> tuple[str, str]:
 
 def _parse_runs_uri(uri: str) -> tuple[str, str] | None:
     """(run_id, path) of a runs:/<run_id>[/<path>] URI, None for any other scheme."""
-    parts = urlsplit(uri)
-    if parts.scheme.lower() != "runs":
+    if not is_runs_uri(uri):
         return None
-    if parts.netloc or parts.query or parts.fragment:
-        raise InvalidArgument(f"a runs URI is runs:/<run_id>/<path>, got {uri!r}", uri=uri)
-    run_id, _, path = parts.path.lstrip("/").partition("/")
-    if not run_id:
-        raise InvalidArgument(f"no run id in {uri!r}", uri=uri)
-    return run_id, path.rstrip("/")
+    parsed = parse_runs_uri(uri)
+    return parsed.run_id, parsed.path
 
 
 def _split_uri(uri: str) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import grpc
 
+from modelyard.artifact_uris import PROXIED_SCHEME
 from modelyard.artifacts.filesystems import StorageOptions
 from modelyard.artifacts.paths import clean_path
 from modelyard.artifacts.store import CHUNK_SIZE, ArtifactEntry, ArtifactStore
@@ -55,8 +56,6 @@ __all__ = [
     "repository_for",
 ]
 
-#: The scheme of artifacts served by a modelyard server's ArtifactService.
-PROXIED_SCHEME = "modelyard-artifacts"
 
 #: Files transferred at once by log_artifacts and by the download of a directory.
 MAX_PARALLEL_TRANSFERS = 8

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: The scheme of artifacts served by a modelyard server's ArtifactService:
+#: `modelyard-artifacts:/<path>` (this tracking server) or `modelyard-artifacts://host:port/<path>`.
+PROXIED_SCHEME = "modelyard-artifacts"
+
 
 def join_artifact_uri(root: str, *parts: str) -> str:
     """Append path segments to an artifact root URI with exactly one "/" between them.

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from modelyard.artifact_uris import PROXIED_SCHEME
 from modelyard.cli.app import DomainError
 from modelyard.errors import (
     ExperimentNotFound,
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
 
 _Deleted = TypeVar("_Deleted", "DeletedRun", "DeletedExperiment")
 
-#: The proxied artifact scheme served by a tracking or artifact-only server.
-PROXIED_SCHEME = "modelyard-artifacts"
 #: Partial uploads older than this are orphans of a killed upload or server.
 PARTIAL_UPLOAD_MAX_AGE_S = 3600.0
 #: Tracking URI schemes gc accepts: the database itself (never a server).

@@ -41,6 +41,7 @@ from modelyard.errors import (
     RegistrationFailed,
     RunNotFound,
 )
+from modelyard.models.uris import parse_runs_uri
 from modelyard.registry import engine as rawsql
 from modelyard.registry.engine import Database
 from modelyard.registry.model_registry.common import (
@@ -94,23 +95,14 @@ class _Plan:
 
 
 def _parse_runs_uri(source: str) -> tuple[str, str]:
-    """(run_id, path) of runs:/<run_id>/<path>."""
-    rest = source[len("runs:") :]
-    if not rest.startswith("/") or rest.startswith("//"):
+    """(run_id, path) of runs:/<run_id>/<path> (the core's parser, plus a real run id)."""
+    parsed = parse_runs_uri(source)
+    if not _RUN_ID_RE.match(parsed.run_id):
         raise InvalidArgument(
-            f"invalid runs URI {source!r}: expected runs:/<run_id>/<path>", source=source
-        )
-    run_id, _, path = rest[1:].partition("/")
-    if ".." in path.split("/"):
-        raise InvalidArgument(
-            f"invalid runs URI {source!r}: the path must not contain '..'", source=source
-        )
-    if not _RUN_ID_RE.match(run_id):
-        raise InvalidArgument(
-            f"invalid runs URI {source!r}: {run_id!r} is not a run id (32 lowercase hex)",
+            f"invalid runs URI {source!r}: {parsed.run_id!r} is not a run id (32 lowercase hex)",
             source=source,
         )
-    return run_id, path
+    return parsed.run_id, parsed.path
 
 
 def _parse_models_uri(source: str) -> tuple[str, str | None, str | None]:
