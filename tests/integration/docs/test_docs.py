@@ -496,3 +496,49 @@ def check_quickstart_run_visible(server: Server, scratch: Path, browser: Any) ->
         assert QUICKSTART_RUN in row.first.inner_text()
     finally:
         page.close()
+
+
+# -- links between the pages ------------------------------------------------------------------
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lowercase, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors of a Markdown page's headings (outside fenced blocks)."""
+    found: set[str] = set()
+    in_fence = False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("#"):
+            found.add(slug(line.lstrip("#")))
+    return found
+
+
+@pytest.mark.parametrize("doc", [*PAGES, "../README.md", "../deploy/README.md"])
+def test_links_resolve(doc: str) -> None:
+    """Every relative link of a page names a file that exists, and a heading that exists."""
+    page = (DOCS / doc).resolve()
+    text = "\n".join(
+        line
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("    ")
+    )
+    broken = []
+    for target in LINK.findall(text):
+        if re.match(r"^[a-z]+:", target):  # http:, https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists() or (
+            anchor and linked.suffix == ".md" and anchor not in anchors(linked)
+        ):
+            broken.append(target)
+    assert not broken, f"{doc}: links to nothing: {broken}"
