@@ -206,3 +206,58 @@ def test_metric_chart_on_run_page(ui: UiPage, seed: Seed) -> None:
     assert int(chart.get_attribute("data-points") or "0") >= 2
     metrics = ui.tid("run-metrics").inner_text()
     assert "loss" in metrics and "accuracy" in metrics and "199" in metrics
+
+
+def _fresh_run(grpc_client: Any, name: str) -> str:
+    """A run of its own experiment (the seeded ones stay as other tests expect them)."""
+    import uuid
+
+    experiment_id = grpc_client.create_experiment(f"ui-edit-{uuid.uuid4().hex[:8]}")
+    run = grpc_client.create_run(experiment_id, run_name=name, tags={"keep": "me"})
+    return str(run.info.run_id)
+
+
+def test_rename_run(ui: UiPage, grpc_client: Any) -> None:
+    """run-rename, type a name, Enter: the title and the stored run name change; an empty name
+    is refused in the page and changes nothing."""
+    run_id = _fresh_run(grpc_client, "before")
+    open_run(ui, run_id)
+    ui.tid("run-rename").click()
+    ui.tid("run-name-input").fill("   ")
+    ui.tid("run-name-save").click()
+    ui.tid("run-action-error").wait_for()
+    assert grpc_client.get_run(run_id).info.run_name == "before"
+    ui.tid("run-name-input").fill("after <b>rename</b>")
+    ui.tid("run-name-input").press("Enter")
+    ui.page.locator('[data-testid="run-title"]', has_text="after").wait_for()
+    ui.shot("renamed")
+    assert ui.tid("run-title").text_content() == "after <b>rename</b>"
+    stored = grpc_client.get_run(run_id)
+    assert stored.info.run_name == "after <b>rename</b>"
+    assert stored.data.tags["mlflow.runName"] == "after <b>rename</b>"
+
+
+def test_add_and_remove_tags(ui: UiPage, grpc_client: Any) -> None:
+    """tag-key-input/tag-value-input + tag-add sets a tag; a row's tag-delete removes it; system
+    tags have no delete button."""
+    run_id = _fresh_run(grpc_client, "tagged")
+    open_run(ui, run_id)
+    ui.tid("tag-key-input").fill("owner")
+    ui.tid("tag-value-input").fill("vision team")
+    ui.tid("tag-add").click()
+    ui.page.locator('[data-testid="tag-row"][data-key="owner"]').wait_for()
+    assert grpc_client.get_run(run_id).data.tags["owner"] == "vision team"
+    ui.page.locator('[data-testid="tag-row"][data-key="keep"] [data-testid="tag-delete"]').click()
+    ui.page.locator('[data-testid="tag-row"][data-key="keep"]').wait_for(state="detached")
+    ui.shot("tags")
+    tags = grpc_client.get_run(run_id).data.tags
+    assert "keep" not in tags and tags["owner"] == "vision team"
+    system_buttons = ui.page.locator('[data-testid="run-system-tags"] [data-testid="tag-delete"]')
+    assert system_buttons.count() == 0
+    # a key the server refuses shows its error and stores nothing
+    ui.allow_console_error(r"status of 400 .*/SetTag")
+    ui.tid("tag-key-input").fill("bad/../key")
+    ui.tid("tag-add").click()
+    ui.tid("run-action-error").wait_for()
+    assert "bad/../key" in ui.tid("run-action-error").text_content()
+    assert "bad/../key" not in grpc_client.get_run(run_id).data.tags

@@ -1,5 +1,6 @@
-// "/runs/<id>": one run. Overview, description (editable), params, metrics with a history
-// chart (js/chart.js, js/metrics.js), tags (system tags apart), delete/restore, artifacts.
+// "/runs/<id>": one run. Overview, name and description (editable), params, metrics with a
+// history chart (js/chart.js, js/metrics.js), tags (user tags editable, system tags apart),
+// delete/restore, artifacts.
 
 import { tracking } from "../api.js";
 import { artifactBrowser } from "../artifacts.js";
@@ -215,23 +216,78 @@ async function show(main, run) {
     chartHint,
     chartPanel);
 
+  // -- name --------------------------------------------------------------------------
+  const title = h("div", { class: "title-edit" });
+  function showTitle() {
+    replace(title,
+      h("h1", { testid: "run-title" }, name),
+      deleted ? null : h("button", { type: "button", class: "btn small", testid: "run-rename", onclick: editTitle }, "Rename"));
+  }
+  function editTitle() {
+    const input = h("input", { class: "input", testid: "run-name-input", "aria-label": "Run name", maxlength: "250" });
+    input.value = info.runName || "";
+    const save = async () => {
+      const wanted = input.value.trim();
+      if (!wanted) { replace(notice, errorBox(new Error("A run name cannot be empty."), "run-action-error")); return; }
+      try {
+        await tracking("UpdateRun", { runId, runName: wanted });
+        await show(main, (await tracking("GetRun", { runId })).run);
+      } catch (err) {
+        replace(notice, errorBox(err, "run-action-error"));
+      }
+    };
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") save(); if (e.key === "Escape") showTitle(); });
+    replace(title, input,
+      h("button", { type: "button", class: "btn primary small", testid: "run-name-save", onclick: save }, "Save"),
+      h("button", { type: "button", class: "btn small", testid: "run-name-cancel", onclick: showTitle }, "Cancel"));
+    input.focus();
+  }
+  showTitle();
+
   // -- tags --------------------------------------------------------------------------
   const tagEntries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const userTags = tagEntries.filter(([k]) => !k.startsWith("mlflow."));
   const systemTags = tagEntries.filter(([k]) => k.startsWith("mlflow.") && k !== NOTE_TAG);
+  const editable = !deleted;
+  async function tagChange(method, body) {
+    try {
+      await tracking(method, { runId, ...body });
+      await show(main, (await tracking("GetRun", { runId })).run);
+    } catch (err) {
+      replace(notice, errorBox(err, "run-action-error"));
+    }
+  }
+  const removeButton = (key) => h("button", {
+    type: "button", class: "btn small icon", testid: "tag-delete", title: `Remove tag ${key}`,
+    "aria-label": `Remove tag ${key}`, onclick: () => tagChange("DeleteTag", { key }),
+  }, "×");
   const tagTable = (entries, system) => h("table", { class: `data props${system ? " system" : ""}`, testid: system ? "run-system-tags" : "run-user-tags" },
     h("tbody", {}, entries.map(([k, v]) => h("tr", { testid: "tag-row", dataset: { key: k, system: system ? "true" : "false" } },
-      h("th", { scope: "row" }, k), h("td", { class: "text long" }, h("div", { class: "clip" }, v))))));
+      h("th", { scope: "row" }, k), h("td", { class: "text long" }, h("div", { class: "clip" }, v)),
+      !system && editable ? h("td", { class: "row-action" }, removeButton(k)) : null))));
+  const tagKey = h("input", { class: "input small", testid: "tag-key-input", placeholder: "key", "aria-label": "Tag key", maxlength: "250" });
+  const tagValue = h("input", { class: "input small", testid: "tag-value-input", placeholder: "value", "aria-label": "Tag value" });
+  const addTag = () => {
+    const key = tagKey.value.trim();
+    if (!key) { replace(notice, errorBox(new Error("A tag needs a key."), "run-action-error")); return; }
+    tagChange("SetTag", { tag: { key, value: tagValue.value } });
+  };
+  tagValue.addEventListener("keydown", (e) => { if (e.key === "Enter") addTag(); });
+  const tagForm = editable
+    ? h("div", { class: "tag-form", testid: "tag-form" }, tagKey, tagValue,
+      h("button", { type: "button", class: "btn small", testid: "tag-add", onclick: addTag }, "Add tag"))
+    : null;
   const tagsSection = h("section", { class: "panel", testid: "run-tags" },
     h("h2", {}, "Tags ", h("span", { class: "muted count" }, String(userTags.length))),
     userTags.length ? tagTable(userTags, false) : h("p", { class: "muted" }, "No tags."),
+    tagForm,
     systemTags.length ? h("h3", { class: "subhead" }, "System tags") : null,
     systemTags.length ? tagTable(systemTags, true) : null);
 
   replace(main,
     h("nav", { class: "crumbs" }, h("a", { href: "/" }, "Experiments"), " / ", crumbExp, " / "),
     h("div", { class: "page-head" },
-      h("h1", { testid: "run-title" }, name),
+      title,
       h("span", { class: `status status-${status.toLowerCase()}` }, status),
       deleted ? h("span", { class: "badge muted-badge" }, "deleted") : null,
       h("span", { class: "spacer" }),
