@@ -60,3 +60,32 @@ def test_version_page_lineage_and_signature(ui: UiPage, seed: Seed) -> None:
     link = ui.tid("version-run-link")
     assert link.get_attribute("href") == f"/runs/{seed.artifact_run_id}"
     assert "model" in ui.tid("version-source").inner_text()
+
+
+def _edit_description(ui: UiPage, panel: str, text: str) -> None:
+    scope = f'[data-testid="{panel}"]'
+    ui.page.locator(f'{scope} [data-testid="description-edit"]').click()
+    ui.page.locator(f'{scope} [data-testid="description-input"]').fill(text)
+    ui.page.locator(f'{scope} [data-testid="description-save"]').click()
+    ui.page.locator(f'{scope} [data-testid="description-text"]', has_text=text).wait_for()
+
+
+def test_model_and_version_descriptions_are_edited_in_place(
+    ui: UiPage, seed: Seed, grpc_client: Any
+) -> None:
+    """The model page's and the version page's description panels save through
+    UpdateRegisteredModel / UpdateModelVersion; markup stays text."""
+    ui.goto(f"/models/{MODEL_NAME}")
+    ui.tid("model-description").wait_for()
+    _edit_description(ui, "model-description", "Weekly churn model <b>v2</b>")
+    assert (
+        grpc_client.get_registered_model(MODEL_NAME).description == "Weekly churn model <b>v2</b>"
+    )
+    assert ui.page.locator('[data-testid="model-description"] b').count() == 0
+
+    version = seed.model_versions[0]
+    ui.goto(f"/models/{MODEL_NAME}/versions/{version}")
+    ui.tid("version-description").wait_for()
+    _edit_description(ui, "version-description", "trained on March data")
+    ui.shot("version-description")
+    assert grpc_client.get_model_version(MODEL_NAME, version).description == "trained on March data"

@@ -1,8 +1,9 @@
-// /models/<name>: one registered model with its description, tags, aliases, every version
+// /models/<name>: one registered model with its description (editable), tags, aliases, every version
 // (stage, status, aliases, run, created) and the history of stage transitions and alias moves.
 // Also holds the small registry helpers the models and version pages share.
 
 import { registry } from "../api.js";
+import { descriptionPanel } from "../editable.js";
 import { errorBox, fmtTime, h, replace, setTitle } from "../dom.js";
 
 const STAGE_NAMES = {
@@ -205,11 +206,11 @@ export async function render(main, params) {
       h("h1", { testid: "model-name" }, model.name),
       h("span", { class: "subhead" }, `${count} version${count === 1 ? "" : "s"} · created ${fmtTime(model.creationTime)} · updated ${fmtTime(model.lastUpdateTime)}`)),
     h("div", { class: "grid-2 model-meta" },
-      h("section", { class: "panel" },
-        h("h2", {}, "Description"),
-        model.description
-          ? h("p", { class: "pre-text", testid: "model-description" }, model.description)
-          : h("p", { class: "muted", testid: "model-description" }, "No description.")),
+      descriptionPanel({
+        testid: "model-description",
+        text: model.description || "",
+        save: (description) => registry("UpdateRegisteredModel", { name, description }),
+      }),
       h("section", { class: "panel" },
         h("h2", {}, "Aliases"), h("div", { testid: "model-aliases" }, aliasChips(name, model.aliases)),
         h("h2", { class: "spaced" }, "Tags"), h("div", { testid: "model-tags" }, tagList(model.tags)))),

@@ -4,6 +4,7 @@
 
 import { tracking } from "../api.js";
 import { artifactBrowser } from "../artifacts.js";
+import { descriptionPanel } from "../editable.js";
 import { errorBox, fmtDuration, fmtNumber, fmtTime, h, replace, setTitle } from "../dom.js";
 import { kvTable } from "../table.js";
 
@@ -102,39 +103,11 @@ async function show(main, run) {
   const overview = h("section", { class: "panel", testid: "run-overview" }, h("h2", {}, "Overview"), kvTable(overviewPairs));
 
   // -- description -------------------------------------------------------------------
-  const description = h("section", { class: "panel", testid: "run-description" });
-  let note = tags[NOTE_TAG] || "";
-  function showDescription() {
-    replace(description,
-      h("div", { class: "panel-head" }, h("h2", {}, "Description"),
-        deleted ? null : h("button", { type: "button", class: "btn small", testid: "description-edit", onclick: editDescription }, "Edit")),
-      note ? h("div", { class: "description-text", testid: "description-text" }, note)
-        : h("p", { class: "muted", testid: "description-text" }, "No description."));
-  }
-  function editDescription() {
-    const input = h("textarea", { class: "input", rows: "6", testid: "description-input", "aria-label": "Description" });
-    input.value = note;
-    const error = h("div");
-    const save = async () => {
-      try {
-        await tracking("SetTag", { runId, tag: { key: NOTE_TAG, value: input.value } });
-      } catch (err) {
-        replace(error, errorBox(err, "description-error"));
-        return;
-      }
-      note = input.value;
-      showDescription();
-    };
-    replace(description,
-      h("div", { class: "panel-head" }, h("h2", {}, "Description")),
-      input,
-      h("div", { class: "form-actions" },
-        h("button", { type: "button", class: "btn primary", testid: "description-save", onclick: save }, "Save"),
-        h("button", { type: "button", class: "btn", testid: "description-cancel", onclick: showDescription }, "Cancel")),
-      error);
-    input.focus();
-  }
-  showDescription();
+  const description = descriptionPanel({
+    testid: "run-description",
+    text: tags[NOTE_TAG] || "",
+    save: deleted ? null : (value) => tracking("SetTag", { runId, tag: { key: NOTE_TAG, value } }),
+  });
 
   // -- params ------------------------------------------------------------------------
   const paramEntries = Object.entries(data.params || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,9 +1,10 @@
 // /models/<name>/versions/<v>: one model version: stage, status, source, lineage back to its
 // run (experiment, run, git commit, parent runs), signature as a table, recorded files, and
-// the controls: stage transition (with archive-existing) and aliases (set / remove). After a
-// change the page reloads its data, so the history shows the new event.
+// the controls: stage transition (with archive-existing), aliases (set / remove) and the
+// description. After a change the page reloads its data, so the history shows the new event.
 
 import { fileUrl, proxiedRoot, registry } from "../api.js";
+import { descriptionPanel } from "../editable.js";
 import { clear, errorBox, fmtNumber, fmtTime, h, replace, setTitle } from "../dom.js";
 import {
   STAGES, aliasChips, fetchHistory, historyTable, modelHref, runHref, stageName, statusText, tagList, versionHref,
@@ -242,7 +243,6 @@ export async function render(main, params) {
       ["Last updated", fmtTime(mv.lastUpdateTime)],
       mv.runLink ? ["Run link", h("span", { class: "wrap-anywhere" }, mv.runLink)] : null,
       mv.inputExamplePath ? ["Input example", h("code", {}, mv.inputExamplePath)] : null,
-      ["Description", mv.description ? h("span", { class: "pre-text" }, mv.description) : h("span", { class: "muted" }, "—")],
       ["Tags", tagList(mv.tags)],
     ].map((row) => row && [row[0], row.length > 2 ? h("span", {}, row.slice(1)) : row[1]]);
 
@@ -255,6 +255,11 @@ export async function render(main, params) {
       h("div", { class: "version-layout" },
         h("div", { class: "stack" },
           h("section", { class: "panel" }, h("h2", {}, "Overview"), kvRows(overview)),
+          descriptionPanel({
+            testid: "version-description",
+            text: mv.description || "",
+            save: (description) => registry("UpdateModelVersion", { name, version: String(mv.version), description }),
+          }),
           h("section", { class: "panel" }, h("h2", {}, "Lineage"),
             lineage.status === "fulfilled" ? lineageSection(name, mv, lineage.value) : errorBox(lineage.reason, "lineage-error")),
           h("section", { class: "panel" }, h("h2", {}, "Signature"), signatureTable(mv.signature, "version-signature")),
