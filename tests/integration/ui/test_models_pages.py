@@ -89,3 +89,40 @@ def test_model_and_version_descriptions_are_edited_in_place(
     _edit_description(ui, "version-description", "trained on March data")
     ui.shot("version-description")
     assert grpc_client.get_model_version(MODEL_NAME, version).description == "trained on March data"
+
+
+def _model_with_versions(grpc_client: Any, seed: Seed, count: int) -> str:
+    """A registered model of its own, with `count` versions of the seeded model's source."""
+    import uuid
+
+    source = grpc_client.get_model_version(MODEL_NAME, seed.model_versions[0])
+    name = f"ui-delete-{uuid.uuid4().hex[:8]}"
+    grpc_client.create_registered_model(name)
+    for _ in range(count):
+        grpc_client.create_model_version(name, source.source, source.run_id)
+    return name
+
+
+def test_delete_version_and_model_after_a_confirm(ui: UiPage, seed: Seed, grpc_client: Any) -> None:
+    """version-delete asks first; dismissed, nothing happens; accepted, the version goes and the
+    model page opens. model-delete then removes the model and opens /models."""
+    from modelyard.errors import ModelVersionNotFound, RegisteredModelNotFound
+
+    name = _model_with_versions(grpc_client, seed, 2)
+    ui.goto(f"/models/{name}/versions/2")
+    ui.tid("version-delete").click()  # the dialog is dismissed: nothing is deleted
+    ui.page.wait_for_function("() => true")  # let the dismissed dialog be recorded
+    assert ui.dialogs and "Delete version 2" in ui.dialogs[-1]
+    ui.dialogs.clear()  # that confirm was this test's own, dismissed on purpose
+    assert grpc_client.get_model_version(name, 2).version == 2
+    ui.accept_confirms = True
+    ui.tid("version-delete").click()
+    ui.page.wait_for_url(f"**/models/{name}")
+    ui.tid("model-name").wait_for()
+    with pytest.raises(ModelVersionNotFound):
+        grpc_client.get_model_version(name, 2)
+    assert grpc_client.get_model_version(name, 1).version == 1
+    ui.tid("model-delete").click()
+    ui.page.wait_for_url("**/models")
+    with pytest.raises(RegisteredModelNotFound):
+        grpc_client.get_registered_model(name)

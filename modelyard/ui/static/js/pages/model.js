@@ -1,6 +1,7 @@
-// /models/<name>: one registered model with its description (editable), tags, aliases, every version
-// (stage, status, aliases, run, created) and the history of stage transitions and alias moves.
-// Also holds the small registry helpers the models and version pages share.
+// /models/<name>: one registered model with its description (editable), tags, aliases, every
+// version (stage, status, aliases, run, created) and the history of stage transitions and alias
+// moves; "Delete model" after a confirm. Also holds the small registry helpers the models and
+// version pages share.
 
 import { registry } from "../api.js";
 import { descriptionPanel } from "../editable.js";
@@ -200,11 +201,27 @@ export async function render(main, params) {
     : errorBox(events.reason, "history-error");
 
   const count = versions.status === "fulfilled" ? versions.value.length : 0;
+  const notice = h("div", { class: "notice-area", testid: "model-notice" });
+  const deleteButton = h("button", { type: "button", class: "btn danger", testid: "model-delete" }, "Delete model");
+  deleteButton.addEventListener("click", async () => {
+    if (!window.confirm(`Delete the registered model ${name} and all its versions? Its history is kept.`)) return;
+    deleteButton.disabled = true;
+    try {
+      await registry("DeleteRegisteredModel", { name });
+      window.location.assign("/models");
+    } catch (err) {
+      deleteButton.disabled = false;
+      replace(notice, errorBox(err, "model-error"));
+    }
+  });
   replace(main,
     h("div", { class: "crumbs" }, h("a", { href: "/models" }, "Models"), " /"),
     h("div", { class: "page-head" },
       h("h1", { testid: "model-name" }, model.name),
-      h("span", { class: "subhead" }, `${count} version${count === 1 ? "" : "s"} · created ${fmtTime(model.creationTime)} · updated ${fmtTime(model.lastUpdateTime)}`)),
+      h("span", { class: "subhead" }, `${count} version${count === 1 ? "" : "s"} · created ${fmtTime(model.creationTime)} · updated ${fmtTime(model.lastUpdateTime)}`),
+      h("span", { class: "spacer" }),
+      deleteButton),
+    notice,
     h("div", { class: "grid-2 model-meta" },
       descriptionPanel({
         testid: "model-description",

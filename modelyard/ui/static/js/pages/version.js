@@ -1,7 +1,8 @@
 // /models/<name>/versions/<v>: one model version: stage, status, source, lineage back to its
 // run (experiment, run, git commit, parent runs), signature as a table, recorded files, and
-// the controls: stage transition (with archive-existing), aliases (set / remove) and the
-// description. After a change the page reloads its data, so the history shows the new event.
+// the controls: stage transition (with archive-existing), aliases (set / remove), the
+// description and deleting the version (after a confirm). After a change the page reloads its
+// data, so the history shows the new event.
 
 import { fileUrl, proxiedRoot, registry } from "../api.js";
 import { descriptionPanel } from "../editable.js";
@@ -246,11 +247,26 @@ export async function render(main, params) {
       ["Tags", tagList(mv.tags)],
     ].map((row) => row && [row[0], row.length > 2 ? h("span", {}, row.slice(1)) : row[1]]);
 
+    const deleteButton = h("button", { type: "button", class: "btn danger", testid: "version-delete" }, "Delete version");
+    deleteButton.addEventListener("click", async () => {
+      if (!window.confirm(`Delete version ${mv.version} of ${name}? Its number is never reused, and its files are no longer protected.`)) return;
+      deleteButton.disabled = true;
+      try {
+        await registry("DeleteModelVersion", { name, version: String(mv.version) });
+        window.location.assign(modelHref(name));
+      } catch (err) {
+        deleteButton.disabled = false;
+        showError(err);
+      }
+    });
+
     setTitle(`${name} v${mv.version}`);
     replace(main,
       h("div", { class: "crumbs" }, h("a", { href: "/models" }, "Models"), " / ", h("a", { href: modelHref(name), testid: "version-model-link" }, name), " /"),
       h("div", { class: "page-head" },
-        h("h1", { testid: "version-title" }, `${name} v${mv.version}`)),
+        h("h1", { testid: "version-title" }, `${name} v${mv.version}`),
+        h("span", { class: "spacer" }),
+        deleteButton),
       errorArea,
       h("div", { class: "version-layout" },
         h("div", { class: "stack" },
