@@ -261,3 +261,36 @@ def test_add_and_remove_tags(ui: UiPage, grpc_client: Any) -> None:
     ui.tid("run-action-error").wait_for()
     assert "bad/../key" in ui.tid("run-action-error").text_content()
     assert "bad/../key" not in grpc_client.get_run(run_id).data.tags
+
+
+def test_drag_to_zoom_the_metric_chart(ui: UiPage, seed: Seed) -> None:
+    """A drag across the left half of the loss chart zooms into those steps (fewer points,
+    data-zoom set, chart-zoom-reset shown); a short click does not; double-click resets."""
+    open_run(ui, seed.demo_run_ids[10])
+    ui.page.locator('[data-testid="metric-row"][data-key="loss"]').click()
+    chart = ui.page.locator('[data-testid="metric-chart"][data-drawn="true"]')
+    chart.wait_for()
+    all_points = int(chart.get_attribute("data-points") or "0")
+    box = chart.locator("canvas.chart-overlay").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    ui.page.mouse.click(box["x"] + box["width"] * 0.3, y)  # a click is not a zoom
+    assert chart.get_attribute("data-zoom") is None
+    ui.page.mouse.move(box["x"] + box["width"] * 0.15, y)
+    ui.page.mouse.down()
+    ui.page.mouse.move(box["x"] + box["width"] * 0.35, y, steps=5)
+    ui.page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    ui.page.mouse.up()
+    ui.page.locator('[data-testid="metric-chart"][data-zoom]').wait_for()
+    ui.shot("zoomed")
+    x0, x1 = (float(v) for v in (chart.get_attribute("data-zoom") or "").split(","))
+    assert 0 <= x0 < x1 < 199
+    zoomed_points = int(chart.get_attribute("data-points") or "0")
+    assert 2 <= zoomed_points < all_points
+    assert ui.tid("chart-zoom-reset").is_visible()
+    ui.page.mouse.dblclick(box["x"] + box["width"] * 0.3, y)
+    ui.page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"metric-chart\"]').dataset.zoom"
+    )
+    assert int(chart.get_attribute("data-points") or "0") == all_points
+    assert not ui.tid("chart-zoom-reset").is_visible()

@@ -467,7 +467,8 @@ function nearestIndex(s, xv) {
 /**
  * A line chart of several series.
  * series: [{name, x: number[], y: number[], colorIndex?}]; options: {xLabel, yLabel, xIsTime,
- * logY}. Returns {destroy(), redraw()}.
+ * logY}. Dragging across the plot zooms into that x range (the y axis fits the points in it);
+ * double-click or "Reset zoom" shows everything again. Returns {destroy(), redraw(), zoom()}.
  */
 export function lineChart(container, series, options = {}) {
   const opts = { xLabel: "", yLabel: "", xIsTime: false, ...options };
@@ -482,12 +483,25 @@ export function lineChart(container, series, options = {}) {
   const f = frame(container, "line", drawBase,
     `Line chart of ${opts.yLabel || "values"} over ${opts.xLabel || "x"}: ${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""}`);
 
+  // x zoom: drag across the plot to zoom into that range, double-click or "Reset zoom" to leave
+  let zoom = null; // [x0, x1] in data units, or null for everything
+  const resetZoom = h("button", { type: "button", class: "btn small", testid: "chart-zoom-reset", title: "Show the whole x range (or double-click the chart)" }, "Reset zoom");
+  resetZoom.hidden = true;
+  const setZoom = (range) => {
+    zoom = range;
+    resetZoom.hidden = zoom === null;
+    if (zoom) container.dataset.zoom = `${zoom[0]},${zoom[1]}`;
+    else delete container.dataset.zoom;
+    f.draw();
+  };
+  resetZoom.addEventListener("click", () => setZoom(null));
+
   const logBox = h("input", { type: "checkbox", testid: "chart-log-y", checked: logY, disabled: !canLog });
   logBox.addEventListener("change", () => { logY = logBox.checked && canLog; f.draw(); });
   f.toolbar.append(h("label", {
     class: "chart-option",
     title: canLog ? "Logarithmic y axis" : "A log scale needs every value > 0",
-  }, logBox, " Log scale"));
+  }, logBox, " Log scale"), resetZoom);
 
   for (const s of data) {
     const item = h("li", { class: "chart-legend-item", testid: "chart-legend-item", title: "Show or hide this series" },
@@ -522,6 +536,22 @@ export function lineChart(container, series, options = {}) {
       xmax = Math.max(xmax, s.xmax);
       ymin = Math.min(ymin, s.ymin);
       ymax = Math.max(ymax, s.ymax);
+    }
+    if (zoom) {
+      // the y range of the points inside the zoomed x range (all of them if none is)
+      let zlo = Infinity;
+      let zhi = -Infinity;
+      for (const s of visible) {
+        for (let k = 0; k < s.n; k++) {
+          const xv = s.x[k];
+          const yv = s.y[k];
+          if (xv < zoom[0] || xv > zoom[1] || !Number.isFinite(yv) || (logY && yv <= 0)) continue;
+          if (yv < zlo) zlo = yv;
+          if (yv > zhi) zhi = yv;
+        }
+      }
+      [xmin, xmax] = zoom;
+      if (zlo <= zhi) { ymin = zlo; ymax = zhi; }
     }
     if (xmin === xmax) { xmin -= opts.xIsTime ? MINUTE : 1; xmax += opts.xIsTime ? MINUTE : 1; }
 
@@ -613,7 +643,7 @@ export function lineChart(container, series, options = {}) {
         if (run === 0) ctx.moveTo(px, py);
         else ctx.lineTo(px, py);
         run++;
-        points++;
+        if (xv >= xmin && xv <= xmax) points++;
       }
       if (run === 1) lone.push(px, py);
       ctx.stroke();
@@ -689,8 +719,43 @@ export function lineChart(container, series, options = {}) {
     if (rows.length) placeTooltip(f.tooltip, f.plot, mx, my);
     else f.tooltip.hidden = true;
   }
-  f.overlay.addEventListener("pointermove", onMove);
+  // drag to zoom: the selection is shaded on the overlay; a drag under 5 px is a click
+  let drag = null; // {from, to} in overlay pixels
+  const localX = (ev) => ev.clientX - f.overlay.getBoundingClientRect().left;
+  const onDown = (ev) => {
+    if (ev.button !== 0 || !geom) return;
+    const x = localX(ev);
+    if (x < geom.left || x > geom.right) return;
+    drag = { from: x, to: x };
+    f.overlay.setPointerCapture(ev.pointerId);
+  };
+  const onDragMove = (ev) => {
+    if (!drag || !geom) return false;
+    drag.to = Math.min(geom.right, Math.max(geom.left, localX(ev)));
+    const ctx = f.overlayContext();
+    if (ctx) {
+      ctx.fillStyle = "rgba(47, 111, 235, 0.15)";
+      ctx.fillRect(Math.min(drag.from, drag.to), geom.top, Math.abs(drag.to - drag.from), geom.bottom - geom.top);
+    }
+    f.tooltip.hidden = true;
+    return true;
+  };
+  const onUp = (ev) => {
+    if (!drag || !geom) return;
+    const { from, to } = drag;
+    drag = null;
+    if (f.overlay.hasPointerCapture(ev.pointerId)) f.overlay.releasePointerCapture(ev.pointerId);
+    f.overlayContext();
+    if (Math.abs(to - from) < 5) return;
+    const toData = (px) => geom.xmin + (px - geom.left) / geom.kx;
+    setZoom([toData(Math.min(from, to)), toData(Math.max(from, to))]);
+  };
+  f.overlay.addEventListener("pointerdown", onDown);
+  f.overlay.addEventListener("pointermove", (ev) => { if (!onDragMove(ev)) onMove(ev); });
+  f.overlay.addEventListener("pointerup", onUp);
+  f.overlay.addEventListener("pointercancel", () => { drag = null; f.overlayContext(); });
   f.overlay.addEventListener("pointerleave", onLeave);
+  f.overlay.addEventListener("dblclick", () => { if (zoom) setZoom(null); });
 
   f.draw();
   return {
@@ -699,6 +764,8 @@ export function lineChart(container, series, options = {}) {
       f.destroy();
     },
     redraw() { f.draw(); },
+    /** The zoomed x range, or null. */
+    zoom() { return zoom; },
   };
 }
 
