@@ -449,15 +449,26 @@ class Client(RegistryClientMixin):
                 return points
 
     def get_metric_history_bulk(
-        self, run_ids: Sequence[str], key: str, max_points: int | None = None
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        max_points: int | None = None,
+        *,
+        start_step: int | None = None,
+        end_step: int | None = None,
     ) -> list[MetricHistory]:
-        """Histories of one metric for several runs, in the order of run_ids."""
+        """Histories of one metric for several runs, in the order of run_ids; start_step /
+        end_step keep only the points in that step range (inclusive), before downsampling."""
         self._backend.barrier()
         out: list[MetricHistory] = []
         ids = list(run_ids)
         for start in range(0, len(ids), METRIC_HISTORY_BULK_MAX_RUNS):
             chunk = ids[start : start + METRIC_HISTORY_BULK_MAX_RUNS]
-            out.extend(self._store.get_metric_history_bulk(chunk, key, max_points=max_points))
+            out.extend(
+                self._store.get_metric_history_bulk(
+                    chunk, key, max_points=max_points, start_step=start_step, end_step=end_step
+                )
+            )
         return out
 
     # -- artifacts -----------------------------------------------------------------------

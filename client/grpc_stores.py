@@ -366,13 +366,22 @@ class GrpcTrackingStore(GrpcConnection, TrackingStore):
         return wire.metric_history_from_pb(response.history), response.next_page_token or None
 
     def get_metric_history_bulk(
-        self, run_ids: Sequence[str], key: str, *, max_points: int | None = None
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        *,
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
     ) -> list[MetricHistory]:
-        """Histories of one metric for several runs, in the order of run_ids."""
-        response = self._call(
-            self._stub.GetMetricHistoryBulk,
-            pb.GetMetricHistoryBulkRequest(
-                run_ids=list(run_ids), metric_key=key, max_points=max_points or 0
-            ),
+        """Histories of one metric for several runs, in the order of run_ids (a step range
+        inclusive when given)."""
+        request = pb.GetMetricHistoryBulkRequest(
+            run_ids=list(run_ids), metric_key=key, max_points=max_points or 0
         )
+        if start_step is not None:
+            request.start_step = start_step
+        if end_step is not None:
+            request.end_step = end_step
+        response = self._call(self._stub.GetMetricHistoryBulk, request)
         return [wire.metric_history_from_pb(h) for h in response.histories]

@@ -26,6 +26,7 @@ from modelyard.entities import (
     ViewType,
 )
 from modelyard.errors import Unimplemented
+from modelyard.metric_points import step_range
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_LIMIT = 50_000
@@ -280,12 +281,27 @@ class TrackingStore(abc.ABC):
         """
 
     def get_metric_history_bulk(
-        self, run_ids: Sequence[str], key: str, *, max_points: int | None = None
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        *,
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
     ) -> list[MetricHistory]:
-        """Histories of one metric for several runs, in the order of run_ids."""
+        """Histories of one metric for several runs, in the order of run_ids; with start_step
+        / end_step only the points in that step range (inclusive), before downsampling."""
         out = []
         for run_id in run_ids:
-            history, _ = self.get_metric_history(run_id, key, max_points=max_points)
+            if start_step is None and end_step is None:
+                history, _ = self.get_metric_history(run_id, key, max_points=max_points)
+            else:
+                history = step_range(
+                    self.get_metric_history(run_id, key, max_points=None)[0],
+                    start_step,
+                    end_step,
+                    max_points,
+                )
             out.append(history)
         return out
 

@@ -576,7 +576,13 @@ class ValidatingTrackingStore(TrackingStore):
         )
 
     def get_metric_history_bulk(
-        self, run_ids: Sequence[str], key: str, *, max_points: int | None = None
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        *,
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
     ) -> list[MetricHistory]:
         """Get several runs' histories of one metric after checking sizes."""
         if not run_ids or len(run_ids) > METRIC_HISTORY_BULK_MAX_RUNS:
@@ -588,7 +594,19 @@ class ValidatingTrackingStore(TrackingStore):
         validate_key(key, "metric key")
         if max_points is not None and max_points != 0:
             _validate_max_points(max_points)
-        return self.inner.get_metric_history_bulk(list(run_ids), key, max_points=max_points or None)
+        if start_step is not None and end_step is not None and start_step > end_step:
+            raise InvalidArgument(
+                f"start_step {start_step} is after end_step {end_step}",
+                start_step=start_step,
+                end_step=end_step,
+            )
+        return self.inner.get_metric_history_bulk(
+            list(run_ids),
+            key,
+            max_points=max_points or None,
+            start_step=start_step,
+            end_step=end_step,
+        )
 
     def list_deleted_runs(
         self,

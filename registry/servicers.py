@@ -264,7 +264,11 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
     ) -> pb.GetMetricHistoryBulkResponse:
         """Return one metric's history for several runs, in request order."""
         histories = self.store.get_metric_history_bulk(
-            list(request.run_ids), request.metric_key, max_points=request.max_points or None
+            list(request.run_ids),
+            request.metric_key,
+            max_points=request.max_points or None,
+            start_step=request.start_step if request.HasField("start_step") else None,
+            end_step=request.end_step if request.HasField("end_step") else None,
         )
         return pb.GetMetricHistoryBulkResponse(
             histories=[wire.metric_history_to_pb(h) for h in histories]

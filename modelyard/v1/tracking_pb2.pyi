@@ -471,14 +471,18 @@ class GetMetricHistoryResponse(_message.Message):
     def __init__(self, history: _Optional[_Union[MetricHistory, _Mapping]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetMetricHistoryBulkRequest(_message.Message):
-    __slots__ = ("run_ids", "metric_key", "max_points")
+    __slots__ = ("run_ids", "metric_key", "max_points", "start_step", "end_step")
     RUN_IDS_FIELD_NUMBER: _ClassVar[int]
     METRIC_KEY_FIELD_NUMBER: _ClassVar[int]
     MAX_POINTS_FIELD_NUMBER: _ClassVar[int]
+    START_STEP_FIELD_NUMBER: _ClassVar[int]
+    END_STEP_FIELD_NUMBER: _ClassVar[int]
     run_ids: _containers.RepeatedScalarFieldContainer[str]
     metric_key: str
     max_points: int
-    def __init__(self, run_ids: _Optional[_Iterable[str]] = ..., metric_key: _Optional[str] = ..., max_points: _Optional[int] = ...) -> None: ...
+    start_step: int
+    end_step: int
+    def __init__(self, run_ids: _Optional[_Iterable[str]] = ..., metric_key: _Optional[str] = ..., max_points: _Optional[int] = ..., start_step: _Optional[int] = ..., end_step: _Optional[int] = ...) -> None: ...
 
 class GetMetricHistoryBulkResponse(_message.Message):
     __slots__ = ("histories",)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from modelyard.entities import MetricHistory
 from modelyard.errors import RunNotFound, Unavailable
+from modelyard.metric_points import downsample
 from modelyard.registry.engine import Database
 from modelyard.registry.schema import MetricRow, RunRow
 from modelyard.registry.search import PageTokens, query_fingerprint
@@ -22,61 +22,6 @@ RUNS = RunRow.__table__
 _RUN_EXISTS = select(RUNS.c.run_uuid).where(RUNS.c.run_uuid.in_(bindparam("ids", expanding=True)))
 
 
-def downsample_indices(values: Sequence[float], max_points: int) -> list[int]:
-    """Indices (ascending) of at most max_points points that keep the shape of a series.
-
-    The series is cut into max_points // 4 buckets of consecutive points; each bucket keeps
-    its first and last point and its minimum and maximum (NaN ignored). The whole series'
-    first and last points are always kept.
-    """
-    n = len(values)
-    if max_points < 4:
-        raise ValueError(f"max_points must be at least 4, got {max_points}")
-    if n <= max_points:
-        return list(range(n))
-    buckets = max_points // 4
-    keep: list[int] = []
-    get = values.__getitem__
-
-    def low(i: int) -> float:
-        v = get(i)
-        return math.inf if v != v else v
-
-    def high(i: int) -> float:
-        v = get(i)
-        return -math.inf if v != v else v
-
-    for b in range(buckets):
-        lo = b * n // buckets
-        hi = (b + 1) * n // buckets
-        if lo >= hi:
-            continue
-        chosen = {lo, hi - 1}
-        span = range(lo, hi)
-        i_min = min(span, key=low)
-        i_max = max(span, key=high)
-        if get(i_min) == get(i_min):
-            chosen.add(i_min)
-        if get(i_max) == get(i_max):
-            chosen.add(i_max)
-        keep.extend(sorted(chosen))
-    return keep
-
-
-def downsample(history: MetricHistory, max_points: int) -> MetricHistory:
-    """The history reduced by downsample_indices (unchanged when already small enough)."""
-    if len(history) <= max_points:
-        return history
-    idx = downsample_indices(history.values, max_points)
-    return MetricHistory(
-        run_id=history.run_id,
-        key=history.key,
-        steps=[history.steps[i] for i in idx],
-        timestamps=[history.timestamps[i] for i in idx],
-        values=[history.values[i] for i in idx],
-    )
-
-
 def _fetch_points(
     db: Database,
     conn: Connection,
@@ -85,6 +30,8 @@ def _fetch_points(
     *,
     limit: int | None = None,
     offset: int = 0,
+    start_step: int | None = None,
+    end_step: int | None = None,
 ) -> list[tuple[Any, ...]]:
     """Raw DBAPI read of (run_uuid or 1, step, timestamp, value, value_kind) rows, in order.
 
@@ -98,12 +45,19 @@ def _fetch_points(
     else:
         first = q("run_uuid")
         where = f"{first} IN ({', '.join([m] * len(run_ids))})"
+    params: tuple[Any, ...] = (*run_ids, key)
+    where += f" AND {q('key')} = {m}"
+    if start_step is not None:
+        where += f" AND {q('step')} >= {m}"
+        params += (start_step,)
+    if end_step is not None:
+        where += f" AND {q('step')} <= {m}"
+        params += (end_step,)
     sql = (
         f"SELECT {first}, {q('step')}, {q('timestamp')}, {q('value')}, "
-        f"{q('value_kind')} FROM {METRICS.name} WHERE {where} AND {q('key')} = {m} "
+        f"{q('value_kind')} FROM {METRICS.name} WHERE {where} "
         f"ORDER BY {q('run_uuid')}, {q('step')}, {q('timestamp')}, {q('id')}"
     )
-    params: tuple[Any, ...] = (*run_ids, key)
     if limit is not None:
         sql += f" LIMIT {m} OFFSET {m}"
         params += (limit, offset)
@@ -174,9 +128,16 @@ def get_metric_history(
 
 
 def get_metric_history_bulk(
-    db: Database, run_ids: Sequence[str], key: str, *, max_points: int | None
+    db: Database,
+    run_ids: Sequence[str],
+    key: str,
+    *,
+    max_points: int | None,
+    start_step: int | None = None,
+    end_step: int | None = None,
 ) -> list[MetricHistory]:
-    """Whole histories of one metric for several runs (in the order given), one query.
+    """Histories of one metric for several runs (in the order given), one query; with
+    start_step / end_step only the points in that step range (inclusive), before downsampling.
 
     Raises:
         RunNotFound: one of the runs does not exist.
@@ -185,7 +146,7 @@ def get_metric_history_bulk(
     ids = list(grouped)
     with db.read() as conn:
         _check_runs_exist(conn, ids)
-        rows = _fetch_points(db, conn, ids, key)
+        rows = _fetch_points(db, conn, ids, key, start_step=start_step, end_step=end_step)
     if len(ids) == 1:  # one run: _fetch_points puts a constant in the first column
         grouped[ids[0]] = rows
     else:

@@ -297,10 +297,19 @@ class SqlTrackingStore(TrackingStore):
         )
 
     def get_metric_history_bulk(
-        self, run_ids: Sequence[str], key: str, *, max_points: int | None = None
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        *,
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
     ) -> list[MetricHistory]:
-        """Histories of one metric for several runs, in the order of run_ids."""
-        return history.get_metric_history_bulk(self.db, run_ids, key, max_points=max_points)
+        """Histories of one metric for several runs, in the order of run_ids (a step range
+        inclusive when given)."""
+        return history.get_metric_history_bulk(
+            self.db, run_ids, key, max_points=max_points, start_step=start_step, end_step=end_step
+        )
 
     # -- garbage collection ------------------------------------------------------------
     def list_deleted_runs(

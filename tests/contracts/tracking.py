@@ -1029,6 +1029,29 @@ class TrackingStoreContract:
         twice = store.get_metric_history_bulk([run_a, run_a], "loss", max_points=4)
         assert [list(h.steps) for h in twice] == [[0, 1, 2], [0, 1, 2]]
 
+    def test_metric_history_bulk_step_range(self, store: TrackingStore) -> None:
+        """start_step / end_step keep the points in that range (inclusive), before max_points
+        downsamples: a zoomed chart gets the range at full detail."""
+        exp_id = new_experiment(store)
+        run_a, run_b = (store.create_run(experiment_id=exp_id).info.run_id for _ in "ab")
+        points = [Metric(key="loss", value=float(i % 7), timestamp=i, step=i) for i in range(100)]
+        store.log_batch(run_a, metrics=points)
+        store.log_batch(run_b, metrics=points[:10])
+        got = store.get_metric_history_bulk([run_a, run_b], "loss", start_step=20, end_step=29)
+        assert [list(h.steps) for h in got] == [list(range(20, 30)), []]
+        assert list(got[0].values) == [float(i % 7) for i in range(20, 30)]
+        (tail,) = store.get_metric_history_bulk([run_a], "loss", start_step=95)
+        assert list(tail.steps) == [95, 96, 97, 98, 99]
+        (head,) = store.get_metric_history_bulk([run_a], "loss", end_step=2)
+        assert list(head.steps) == [0, 1, 2]
+        (zoomed,) = store.get_metric_history_bulk(
+            [run_a], "loss", start_step=10, end_step=89, max_points=8
+        )
+        assert len(zoomed) <= 8 and zoomed.steps[0] == 10 and zoomed.steps[-1] == 89
+        assert min(zoomed.values) == 0.0 and max(zoomed.values) == 6.0  # extremes kept
+        with pytest.raises(InvalidArgument, match="start_step 5 is after end_step 4"):
+            store.get_metric_history_bulk([run_a], "loss", start_step=5, end_step=4)
+
     # == search runs ===========================================================================
 
     def _run_world(self, store: TrackingStore) -> tuple[str, dict[str, str], int]:

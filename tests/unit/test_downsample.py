@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelyard.entities import MetricHistory
-from modelyard.registry.tracking.history import downsample, downsample_indices
+from modelyard.metric_points import downsample, downsample_indices
 
 
 def test_small_series_is_returned_whole() -> None:

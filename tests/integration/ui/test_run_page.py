@@ -294,3 +294,40 @@ def test_drag_to_zoom_the_metric_chart(ui: UiPage, seed: Seed) -> None:
     )
     assert int(chart.get_attribute("data-points") or "0") == all_points
     assert not ui.tid("chart-zoom-reset").is_visible()
+
+
+def test_zooming_a_long_metric_fetches_the_range_at_full_detail(
+    ui: UiPage, grpc_client: Any
+) -> None:
+    """A 5,000-step metric is drawn downsampled (at most 1,000 points); zoomed into steps
+    ~1000-1500, the chart asks the server for that range and draws every step in it."""
+    from modelyard.entities import Metric
+
+    run_id = _fresh_run(grpc_client, "long-metric")
+    for start in range(0, 5000, 1000):
+        grpc_client.log_batch(
+            run_id,
+            metrics=[
+                Metric("wave", float((i * 37) % 101), 1_700_000_000_000 + i, i)
+                for i in range(start, start + 1000)
+            ],
+        )
+    open_run(ui, run_id)
+    ui.page.locator('[data-testid="metric-row"][data-key="wave"]').click()
+    chart = ui.page.locator('[data-testid="metric-chart"][data-drawn="true"]')
+    chart.wait_for()
+    assert int(chart.get_attribute("data-points") or "0") <= 1000
+    box = chart.locator("canvas.chart-overlay").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    # the plot spans most of the canvas; 0.25-0.35 of its width is roughly steps 1,100-1,700
+    ui.page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    ui.page.mouse.down()
+    ui.page.mouse.move(box["x"] + box["width"] * 0.35, y, steps=5)
+    ui.page.mouse.up()
+    ui.page.locator('[data-testid="metric-chart"][data-detail="true"]').wait_for()
+    ui.shot("detail")
+    x0, x1 = (float(v) for v in (chart.get_attribute("data-zoom") or "").split(","))
+    steps_inside = int(x1) - int(x0 + 0.999999) + 1
+    assert 300 < steps_inside < 1000
+    assert int(chart.get_attribute("data-points") or "0") == steps_inside

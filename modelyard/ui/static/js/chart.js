@@ -467,12 +467,17 @@ function nearestIndex(s, xv) {
 /**
  * A line chart of several series.
  * series: [{name, x: number[], y: number[], colorIndex?}]; options: {xLabel, yLabel, xIsTime,
- * logY}. Dragging across the plot zooms into that x range (the y axis fits the points in it);
- * double-click or "Reset zoom" shows everything again. Returns {destroy(), redraw(), zoom()}.
+ * logY, detail}. Dragging across the plot zooms into that x range (the y axis fits the points
+ * in it); double-click or "Reset zoom" shows everything again. detail([x0, x1]), when given,
+ * returns (a promise of) the same series for that range at full detail, which replace the
+ * loaded ones while zoomed. Returns {destroy(), redraw(), zoom()}.
  */
 export function lineChart(container, series, options = {}) {
-  const opts = { xLabel: "", yLabel: "", xIsTime: false, ...options };
+  const opts = { xLabel: "", yLabel: "", xIsTime: false, detail: null, ...options };
   const data = (series || []).map(prepareSeries);
+  let detail = null; // prepared series fetched for the zoomed range (same order as data), or null
+  let detailSeq = 0;
+  const current = () => detail || data;
   const withData = data.filter((s) => s.count > 0);
   const canLog = withData.length > 0 && withData.every((s) => s.ymin > 0);
   const hidden = new Set();
@@ -489,10 +494,22 @@ export function lineChart(container, series, options = {}) {
   resetZoom.hidden = true;
   const setZoom = (range) => {
     zoom = range;
+    detail = null;
+    const token = ++detailSeq;
+    delete container.dataset.detail;
     resetZoom.hidden = zoom === null;
     if (zoom) container.dataset.zoom = `${zoom[0]},${zoom[1]}`;
     else delete container.dataset.zoom;
     f.draw();
+    // the loaded points may be downsampled: ask the page for the range at full detail
+    if (zoom && opts.detail) {
+      Promise.resolve(opts.detail(zoom)).then((fresh) => {
+        if (token !== detailSeq || !fresh || fresh.length !== data.length) return;
+        detail = fresh.map(prepareSeries);
+        container.dataset.detail = "true";
+        f.draw();
+      }, () => {}); // the loaded points stay on screen
+    }
   };
   resetZoom.addEventListener("click", () => setZoom(null));
 
@@ -503,23 +520,23 @@ export function lineChart(container, series, options = {}) {
     title: canLog ? "Logarithmic y axis" : "A log scale needs every value > 0",
   }, logBox, " Log scale"), resetZoom);
 
-  for (const s of data) {
+  data.forEach((s, index) => {
     const item = h("li", { class: "chart-legend-item", testid: "chart-legend-item", title: "Show or hide this series" },
       swatch(s.color), h("span", { class: "chart-legend-name" }, s.name),
       s.count === 0 ? h("span", { class: "chart-legend-note" }, " (no data)") : null);
     item.tabIndex = 0;
     const toggle = () => {
-      if (hidden.has(s)) hidden.delete(s); else hidden.add(s);
-      item.classList.toggle("off", hidden.has(s));
+      if (hidden.has(index)) hidden.delete(index); else hidden.add(index);
+      item.classList.toggle("off", hidden.has(index));
       f.draw();
     };
     item.addEventListener("click", toggle);
     item.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggle(); } });
     f.legend.append(item);
-  }
+  });
 
   function drawBase(ctx, width, height) {
-    const visible = data.filter((s) => !hidden.has(s) && s.count > 0);
+    const visible = current().filter((s, i) => !hidden.has(i) && s.count > 0);
     container.dataset.series = String(visible.length);
     geom = null;
     if (!visible.length) {

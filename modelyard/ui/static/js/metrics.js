@@ -14,14 +14,17 @@ function numbers(values) {
 /**
  * The histories of one metric for several runs, in runIds order:
  * [{runId, key, steps: number[], timestamps: number[], values: number[]}] (a run without the
- * metric has empty arrays).
+ * metric has empty arrays). startStep / endStep limit them to that step range (inclusive).
  */
-export async function fetchHistories(runIds, key, maxPoints = 1000, { signal } = {}) {
+export async function fetchHistories(runIds, key, maxPoints = 1000, { signal, startStep, endStep } = {}) {
   const unique = [...new Set(runIds)];
   const chunks = [];
   for (let i = 0; i < unique.length; i += BULK_LIMIT) chunks.push(unique.slice(i, i + BULK_LIMIT));
+  const range = {};
+  if (startStep !== undefined) range.startStep = String(startStep);
+  if (endStep !== undefined) range.endStep = String(endStep);
   const answers = await Promise.all(chunks.map((ids) =>
-    tracking("GetMetricHistoryBulk", { runIds: ids, metricKey: key, maxPoints }, { signal })));
+    tracking("GetMetricHistoryBulk", { runIds: ids, metricKey: key, maxPoints, ...range }, { signal })));
   const byRun = new Map();
   for (const answer of answers) {
     for (const hist of answer.histories || []) {
@@ -54,4 +57,15 @@ export function xAxisSelect(value, onChange) {
     h("option", { value: "time", selected: value === "time" }, "Time"));
   select.addEventListener("change", () => onChange(select.value));
   return select;
+}
+
+/** A chart's `detail` option for step axes: the histories of [x0, x1] at full detail. */
+export function stepDetail(runIds, key, toSeries) {
+  return ([x0, x1]) => {
+    const startStep = Math.ceil(x0);
+    const endStep = Math.floor(x1);
+    if (startStep > endStep) return null; // no whole step inside: keep the loaded points
+    return fetchHistories(runIds, key, 1000, { startStep, endStep })
+      .then((histories) => histories.map(toSeries));
+  };
 }

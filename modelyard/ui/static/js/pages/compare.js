@@ -5,7 +5,7 @@
 import { tracking } from "../api.js";
 import { lineChart, scatterChart, swatch } from "../chart.js";
 import { clear, errorBox, fmtNumber, h, replace, setTitle } from "../dom.js";
-import { fetchHistories, historySeries, xAxisSelect } from "../metrics.js";
+import { fetchHistories, historySeries, stepDetail, xAxisSelect } from "../metrics.js";
 
 const MAX_RUNS = 100; // GetMetricHistoryBulk's limit per call; more is not a readable chart
 
@@ -150,14 +150,23 @@ export async function render(main, params, query) {
     if (!histories) return;
     const series = [];
     const without = [];
+    const shown = [];
     entries.forEach((e, i) => {
-      if (histories[i].values.length) series.push(historySeries(histories[i], e.name, state.x, e.color));
-      else without.push(e.name);
+      if (histories[i].values.length) {
+        series.push(historySeries(histories[i], e.name, state.x, e.color));
+        shown.push(e);
+      } else {
+        without.push(e.name);
+      }
     });
+    const metric = state.metric;
     chart = lineChart(chartBox, series, {
       xLabel: state.x === "time" ? "Time" : "Step",
-      yLabel: state.metric,
+      yLabel: metric,
       xIsTime: state.x === "time",
+      // zoomed on steps: the shown runs' histories of that range at full detail
+      detail: state.x === "time" ? null : stepDetail(shown.map((e) => e.id), metric,
+        (h, i) => historySeries(h, shown[i].name, "step", shown[i].color)),
     });
     replace(chartNote, without.length ? `No "${state.metric}" logged in: ${without.join(", ")}` : "");
   }

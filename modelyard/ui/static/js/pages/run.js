@@ -150,6 +150,7 @@ async function show(main, run) {
     if (seq !== chart.seq) return;
     chart.history = histories[0] || { steps: [], timestamps: [], values: [] };
     chart.lineChart = modules[0].lineChart;
+    chart.stepDetail = modules[1].stepDetail;
     drawChart();
   }
 
@@ -163,9 +164,16 @@ async function show(main, run) {
     chartBox.removeAttribute("data-drawn");
     const byTime = xAxis.value === "time";
     const hist = chart.history;
+    const key = chart.key;
     chart.handle = chart.lineChart(chartBox,
-      [{ name: chart.key, x: byTime ? hist.timestamps : hist.steps, y: hist.values }],
-      { xLabel: byTime ? "time" : "step", yLabel: chart.key, xIsTime: byTime });
+      [{ name: key, x: byTime ? hist.timestamps : hist.steps, y: hist.values }],
+      {
+        xLabel: byTime ? "time" : "step",
+        yLabel: key,
+        xIsTime: byTime,
+        // zoomed on steps: fetch that range at full detail (histories are downsampled to 1,000)
+        detail: byTime ? null : chart.stepDetail([runId], key, (h) => ({ name: key, x: h.steps, y: h.values })),
+      });
   }
   xAxis.addEventListener("change", () => { if (chart.history) drawChart(); });
 
