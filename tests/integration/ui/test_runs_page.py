@@ -264,3 +264,33 @@ def test_markup_run_name_is_text_in_table(ui: UiPage, seed: Seed) -> None:
     assert (
         ui.page.evaluate("() => document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
     )
+
+
+def test_delete_and_restore_selected_runs(ui: UiPage, grpc_client: Any) -> None:
+    """Tick two of three runs, runs-delete, accept the confirm: they leave the active view and
+    are deleted over gRPC; in the deleted view runs-restore brings them back."""
+    import uuid
+
+    experiment_id = grpc_client.create_experiment(f"ui-bulk-{uuid.uuid4().hex[:8]}")
+    ids = [grpc_client.create_run(experiment_id, run_name=f"r{i}").info.run_id for i in range(3)]
+    open_runs(ui, experiment_id)
+    assert ui.tid("runs-delete").is_disabled()
+    for run_id in ids[:2]:
+        ui.page.locator(f'{ROWS}[data-run-id="{run_id}"] [data-testid="run-select"]').check()
+    assert ui.tid("runs-delete").inner_text() == "Delete 2"
+    ui.accept_confirms = True
+    ui.tid("runs-delete").click()
+    ui.page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 1")
+    ui.shot("deleted")
+    assert [grpc_client.get_run(r).info.lifecycle_stage for r in ids] == [
+        "deleted",
+        "deleted",
+        "active",
+    ]
+    ui.select(ui.tid("runs-view"), "deleted")
+    ui.page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 2")
+    for run_id in ids[:2]:
+        ui.page.locator(f'{ROWS}[data-run-id="{run_id}"] [data-testid="run-select"]').check()
+    ui.tid("runs-restore").click()
+    ui.page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 0")
+    assert {grpc_client.get_run(r).info.lifecycle_stage for r in ids} == {"active"}

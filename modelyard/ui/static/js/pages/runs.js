@@ -3,7 +3,7 @@
 // parent; chosen param/metric/tag columns; selection for compare; CSV export of the rows.
 
 import { tracking } from "../api.js";
-import { errorBox, fmtDuration, fmtNumber, fmtTime, h, replace, setTitle } from "../dom.js";
+import { clear, errorBox, fmtDuration, fmtNumber, fmtTime, h, replace, setTitle } from "../dom.js";
 
 const PAGE_SIZE = 100;
 const DEFAULT_PER_KIND = 8;
@@ -142,6 +142,8 @@ export async function render(main, params, query) {
   const columnsPanel = h("div", { class: "columns-panel hidden", testid: "columns-panel" });
   const compareButton = h("button", { type: "button", class: "btn primary", testid: "compare-button", disabled: true }, "Compare");
   const exportButton = h("button", { type: "button", class: "btn", testid: "runs-export" }, "Export CSV");
+  const lifecycleButton = h("button", { type: "button", class: "btn danger", testid: "runs-delete", disabled: true }, "Delete");
+  const actionError = h("div", { testid: "runs-action-error-area" });
   const selectedInfo = h("span", { class: "muted", testid: "runs-selected" });
   const count = h("span", { class: "muted", testid: "runs-count" });
   const prev = h("button", { type: "button", class: "btn", testid: "runs-prev", disabled: true }, "‹ Previous");
@@ -158,8 +160,9 @@ export async function render(main, params, query) {
       filterInput, applyButton, view,
       h("span", { class: "spacer" }),
       h("div", { class: "popover-anchor" }, columnsButton, columnsPanel),
-      exportButton, compareButton),
+      exportButton, lifecycleButton, compareButton),
     filterError,
+    actionError,
     h("div", { class: "table-wrap" }, table),
     h("div", { class: "pager" }, prev, next, count, loading, selectedInfo));
 
@@ -497,6 +500,11 @@ export async function render(main, params, query) {
     const n = state.selected.size;
     compareButton.disabled = n < 2;
     compareButton.textContent = n >= 2 ? `Compare ${n}` : "Compare";
+    const restoring = state.view === "deleted";
+    lifecycleButton.disabled = n < 1;
+    lifecycleButton.dataset.testid = restoring ? "runs-restore" : "runs-delete";
+    lifecycleButton.classList.toggle("danger", !restoring);
+    lifecycleButton.textContent = `${restoring ? "Restore" : "Delete"}${n ? ` ${n}` : ""}`;
     selectedInfo.textContent = n ? `${n} selected` : "";
   }
 
@@ -551,6 +559,31 @@ export async function render(main, params, query) {
     if (state.page === 0) return;
     state.page -= 1;
     if (!(await load())) state.page += 1;
+  });
+
+  // Delete the selected runs (restore them in the deleted view), after a confirm; one call per
+  // run, stopping at the first refusal, which is shown; the page reloads either way.
+  lifecycleButton.addEventListener("click", async () => {
+    const ids = [...state.selected];
+    if (!ids.length) return;
+    const restoring = state.view === "deleted";
+    const what = `${ids.length} run${ids.length === 1 ? "" : "s"}`;
+    const question = restoring
+      ? `Restore ${what}?`
+      : `Delete ${what}? They can be restored until modelyard gc removes them for good.`;
+    if (!window.confirm(question)) return;
+    lifecycleButton.disabled = true;
+    clear(actionError);
+    try {
+      for (const runId of ids) {
+        await tracking(restoring ? "RestoreRun" : "DeleteRun", { runId });
+        state.selected.delete(runId);
+      }
+    } catch (err) {
+      replace(actionError, errorBox(err, "runs-action-error"));
+    }
+    await restart();
+    updateSelection();
   });
 
   compareButton.addEventListener("click", () => {
