@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from modelyard.client.batching import AsyncLogger, RunOperations, new_request_id, split_batch
 from modelyard.client.context import PARENT_RUN_ID, RUN_NAME, USER
 from modelyard.client.registry_client import RegistryClientMixin
-from modelyard.client.tracking_uri import get_tracking_uri, store_uri
+from modelyard.client.tracking_uri import get_tracking_uri, registry_uri_for, store_uri
 from modelyard.config import client_config
 from modelyard.entities import (
     Experiment,
@@ -164,7 +164,7 @@ class Client(RegistryClientMixin):
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
         self._tracking_uri = tracking_uri or get_tracking_uri()
-        self._registry_uri = registry_uri or self._tracking_uri
+        self._registry_uri = registry_uri or registry_uri_for(self._tracking_uri)
         self._backend_cache: _Backend | None = None
         self._repositories: dict[str, ArtifactRepository] = {}
         self._repositories_lock = threading.Lock()

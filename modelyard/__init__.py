@@ -63,7 +63,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         search_model_versions,
         search_registered_models,
     )
-    from modelyard.client.tracking_uri import get_tracking_uri, set_tracking_uri
+    from modelyard.client.tracking_uri import (
+        get_registry_uri,
+        get_tracking_uri,
+        set_registry_uri,
+        set_tracking_uri,
+    )
     from modelyard.errors import MlflowException, ModelyardError
 
 from modelyard._version import __version__ as __version__  # noqa: E402 (after the path set-up)
@@ -111,6 +116,8 @@ _LAZY.update(
         "autolog": ("modelyard.client.autolog", "autolog"),
         "flush_async_logging": ("modelyard.client.batching", "flush_async_logging"),
         "get_tracking_uri": ("modelyard.client.tracking_uri", "get_tracking_uri"),
+        "get_registry_uri": ("modelyard.client.tracking_uri", "get_registry_uri"),
+        "set_registry_uri": ("modelyard.client.tracking_uri", "set_registry_uri"),
         "set_tracking_uri": ("modelyard.client.tracking_uri", "set_tracking_uri"),
         "Client": ("modelyard.client.client", "Client"),
         "MlflowClient": ("modelyard.client.client", "MlflowClient"),
@@ -154,6 +161,7 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
+    "get_registry_uri",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
@@ -178,6 +186,7 @@ __all__ = [
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
+    "set_registry_uri",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

@@ -3,6 +3,8 @@
 | variable                      | meaning                                                        |
 |-------------------------------|----------------------------------------------------------------|
 | MODELYARD_TRACKING_URI        | tracking URI when `set_tracking_uri` was not called            |
+| MODELYARD_REGISTRY_URI        | model registry URI when `set_registry_uri` was not called      |
+|                               | (default: the tracking URI)                                    |
 | MODELYARD_EXPERIMENT_NAME     | experiment used when none is set (created if missing)          |
 | MODELYARD_EXPERIMENT_ID       | experiment used when none is set (must exist)                  |
 | MODELYARD_RUN_ID              | run that `start_run()` resumes (consumed once)                 |
@@ -58,6 +60,8 @@ class ClientConfig:
 
     tracking_uri: str | None
     """MODELYARD_TRACKING_URI, or None when unset (the embedded default applies)."""
+    registry_uri: str | None = None
+    """MODELYARD_REGISTRY_URI, or None when unset (the tracking URI is the registry's)."""
     experiment_name: str | None
     experiment_id: str | None
     run_id: str | None
@@ -81,6 +85,7 @@ def client_config(environ: Mapping[str, str] | None = None) -> ClientConfig:
     env = os.environ if environ is None else environ
     return ClientConfig(
         tracking_uri=env.get("MODELYARD_TRACKING_URI") or None,
+        registry_uri=env.get("MODELYARD_REGISTRY_URI") or None,
         experiment_name=env.get("MODELYARD_EXPERIMENT_NAME") or None,
         experiment_id=env.get("MODELYARD_EXPERIMENT_ID") or None,
         run_id=env.get("MODELYARD_RUN_ID") or None,

@@ -21,6 +21,7 @@ from modelyard.errors import (
     FailedPrecondition,
     InvalidArgument,
     ParamAlreadyLogged,
+    RegisteredModelNotFound,
     RunNotActive,
     RunNotFound,
     TagNotFound,
@@ -336,3 +337,31 @@ def test_git_tags_of_a_script_in_a_checkout(workdir: Path) -> None:
     assert tags["mlflow.source.git.commit"] == commit
     assert tags["mlflow.source.git.branch"] == "dev"
     assert "mlflow.source.git.repoURL" not in tags  # no origin remote
+
+
+def test_registry_uri_set_apart_from_the_tracking_uri(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """set_registry_uri / MODELYARD_REGISTRY_URI send registry calls to another store while
+    runs stay in the tracking store; unset, the registry is the tracking store."""
+    assert mlflow.get_registry_uri() == mlflow.get_tracking_uri() == "sqlite:///modelyard.db"
+    monkeypatch.setenv("MODELYARD_REGISTRY_URI", "sqlite:///from-env-registry.db")
+    assert mlflow.get_registry_uri() == "sqlite:///from-env-registry.db"
+    mlflow.set_registry_uri(workdir / "registry.db")
+    registry_uri = f"sqlite:///{workdir / 'registry.db'}"
+    assert mlflow.get_registry_uri() == registry_uri
+    client = mlflow.MlflowClient()
+    assert client.tracking_uri == "sqlite:///modelyard.db"
+    client.create_registered_model("kept-apart")
+    assert [m.name for m in mlflow.MlflowClient(registry_uri).search_registered_models()] == [
+        "kept-apart"
+    ]
+    with pytest.raises(RegisteredModelNotFound):
+        mlflow.MlflowClient(registry_uri="sqlite:///modelyard.db").get_registered_model(
+            "kept-apart"
+        )
+    with pytest.raises(InvalidArgument, match="not a registry URI: 'nowhere'"):
+        mlflow.set_registry_uri("nowhere")
+    mlflow.set_registry_uri(None)
+    monkeypatch.delenv("MODELYARD_REGISTRY_URI")
+    assert mlflow.get_registry_uri() == "sqlite:///modelyard.db"
