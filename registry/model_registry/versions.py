@@ -598,18 +598,22 @@ def transition_model_version_stage(
             raise version_not_found(name, version)
         row = VersionRecord(*found)
         now = now_ms()
-        rawsql.run(conn, stmts.set_stage, (target, now, row.id))
-        append_event(
-            conn,
-            RegistryEventKind.STAGE_TRANSITIONED,
-            model_id=model_id,
-            model_name=model_name,
-            user_id=user_id,
-            version=version,
-            from_stage=row.stage,
-            to_stage=target,
-            time=now,
-        )
+        # Already there: nothing to record for this version (a retried CI step is a no-op),
+        # though archive_existing_versions still archives the others in that stage.
+        changed = row.stage != target
+        if changed:
+            rawsql.run(conn, stmts.set_stage, (target, now, row.id))
+            append_event(
+                conn,
+                RegistryEventKind.STAGE_TRANSITIONED,
+                model_id=model_id,
+                model_name=model_name,
+                user_id=user_id,
+                version=version,
+                from_stage=row.stage,
+                to_stage=target,
+                time=now,
+            )
         if archive_existing_versions:
             others = rawsql.fetch_all(
                 conn, stmts.others_in_stage_locked, (model_id, target, row.id)
@@ -634,7 +638,9 @@ def transition_model_version_stage(
                     for _, number in others
                 ],
             )
-        rawsql.run(conn, stmts.touch_model, (now, model_id))
+            changed = changed or bool(others)
+        if changed:
+            rawsql.run(conn, stmts.touch_model, (now, model_id))
         # Re-read: the version row is not locked, so its other columns may have moved.
         current = rawsql.fetch_one(conn, stmts.version_by_id, (row.id,))
         assert current is not None  # the model row is locked: the version cannot go

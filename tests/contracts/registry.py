@@ -977,6 +977,35 @@ class RegistryStoreContract:
             (2, "Production", "Archived"),
         ]
 
+    def test_transition_to_the_current_stage_is_a_no_op(
+        self, store: RegistryStore, version_of: Callable[..., ModelVersion]
+    ) -> None:
+        """A retried promotion records nothing for the version; with archive_existing_versions
+        it still archives the others in that stage."""
+        name = self.new_model(store)
+        for _ in range(2):
+            version_of(name)
+        store.transition_model_version_stage(name, 1, ModelStage.PRODUCTION)
+        before = store.get_model_version(name, 1).last_updated_timestamp
+        time.sleep(0.005)
+        again = store.transition_model_version_stage(name, 1, ModelStage.PRODUCTION)
+        assert again.current_stage == ModelStage.PRODUCTION
+        assert again.last_updated_timestamp == before
+        assert [(e.version, e.to_stage) for e in store.list_registry_history(name)] == [
+            (1, "Production")
+        ]
+        store.transition_model_version_stage(name, 2, ModelStage.PRODUCTION)
+        store.transition_model_version_stage(
+            name, 2, ModelStage.PRODUCTION, archive_existing_versions=True
+        )
+        assert store.get_model_version(name, 1).current_stage == ModelStage.ARCHIVED
+        history = store.list_registry_history(name)
+        assert [(e.version, e.from_stage, e.to_stage) for e in history] == [
+            (1, "None", "Production"),
+            (2, "None", "Production"),
+            (1, "Production", "Archived"),
+        ]
+
     @pytest.mark.parametrize("bad", ["Prod", "", "Deleted_Internal", "none "])
     def test_unknown_stage(
         self, store: RegistryStore, version_of: Callable[..., ModelVersion], bad: str
