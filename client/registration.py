@@ -10,6 +10,7 @@ from typing import Any
 from modelyard.client.client import Client
 from modelyard.client.registry_client import ensure_registered_model
 from modelyard.entities.model_registry import ModelVersion, RegisteredModel
+from modelyard.errors import InvalidArgument
 
 logger = logging.getLogger("modelyard")
 
@@ -52,6 +53,13 @@ _PAGE = 1000
 
 def _all_pages(search: Callable[..., Any], max_results: int | None, **query: Any) -> list[Any]:
     """Every item of a paged registry search, up to max_results (None: all)."""
+    wrong_type = isinstance(max_results, bool) or not isinstance(max_results, int)
+    if max_results is not None and wrong_type:
+        raise InvalidArgument(
+            f"max_results must be an int or None, got {max_results!r} (MLflow's order: "
+            "max_results first; pass a filter as filter_string=...)",
+            max_results=repr(max_results),
+        )
     found: list[Any] = []
     token: str | None = None
     while max_results is None or len(found) < max_results:

@@ -15,7 +15,7 @@ import importlib.util
 import inspect
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -71,15 +71,28 @@ def _load_integrations() -> None:
 
 
 def autolog(
-    log_models: bool = True,
     log_input_examples: bool = False,
     log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    log_traces: bool = True,
     disable: bool = False,
     exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
     silent: bool = False,
+    extra_tags: Mapping[str, Any] | None = None,
+    exclude_flavors: Sequence[str] | None = None,
 ) -> None:
-    """Turn on (or, with disable=True, off) autologging for every installed integration."""
+    """Turn on (or, with disable=True, off) autologging for every installed integration.
+
+    MLflow's signature, so ported calls work: `extra_tags` go on every run autolog starts,
+    `exclude_flavors` names integrations to leave alone (turned off if they were on).
+    `log_datasets`, `log_traces` and `disable_for_unsupported_versions` are accepted for
+    compatibility; modelyard logs no datasets or traces, and patches the installed version.
+    """
+    del log_datasets, log_traces, disable_for_unsupported_versions
     _load_integrations()
+    excluded = set(exclude_flavors or ())
     for name, (library, autolog_fn) in sorted(_INTEGRATIONS.items()):
         if not _installed(library):
             continue
@@ -88,9 +101,10 @@ def autolog(
                 log_models=log_models,
                 log_input_examples=log_input_examples,
                 log_model_signatures=log_model_signatures,
-                disable=disable,
+                disable=disable or name in excluded,
                 exclusive=exclusive,
                 silent=silent,
+                extra_tags=extra_tags,
             )
         except Exception as exc:
             if not silent:

@@ -2,9 +2,10 @@
 
 `fit` (and `fit_transform`/`fit_predict` where a class defines them itself) of every sklearn
 estimator, of Pipeline and of the hyper-parameter searches is patched on the class. The
-outermost fit logs, to the active run (unless `exclusive`) or to a run it starts and ends:
-the estimator's params, training metrics fitting its task, the training score and the fitted
-model with a signature. A search also logs its top candidates as nested child runs.
+outermost fit of a model (not of a preprocessing step fitted alone, as in MLflow) logs, to
+the active run (unless `exclusive`) or to a run it starts and ends: the estimator's params,
+training metrics fitting its task, the training score and the fitted model with a
+signature. A search also logs its top candidates as nested child runs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelyard.client import fluent
@@ -40,26 +41,57 @@ class _Config:
     exclusive = False
     silent = False
     max_tuning_runs: int | None = 5
+    extra_tags: dict[str, str] = {}  # replaced whole by autolog(), never mutated
+    registered_model_name: str | None = None
+    serialization_format: str = "skops"
+    pos_label: Any = None
 
 
 _config = _Config()
 
 
 def autolog(
-    log_models: bool = True,
     log_input_examples: bool = False,
     log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
     disable: bool = False,
     exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
     silent: bool = False,
     max_tuning_runs: int | None = 5,
+    log_post_training_metrics: bool = True,
+    serialization_format: str = "skops",
+    registered_model_name: str | None = None,
+    pos_label: Any = None,
+    extra_tags: Mapping[str, Any] | None = None,
 ) -> None:
-    """Turn scikit-learn autologging on, or off with disable=True (restoring the originals)."""
+    """Turn scikit-learn autologging on, or off with disable=True (restoring the originals).
+
+    MLflow's signature, so ported calls work. `extra_tags` go on every run autolog starts;
+    `registered_model_name` registers each logged model as a new version of that model;
+    `serialization_format` is the flavor's (skops by default, "pickle"/"cloudpickle" on
+    request); `pos_label` makes the precision, recall and F1 of a binary classifier those of
+    that class. `log_datasets`, `log_post_training_metrics` and
+    `disable_for_unsupported_versions` are accepted for compatibility and change nothing.
+    """
+    del log_datasets, log_post_training_metrics, disable_for_unsupported_versions
     unpatch(FLAVOR)
     if disable:
         return
     if max_tuning_runs is not None and max_tuning_runs < 0:
         raise ValueError(f"max_tuning_runs must be None or >= 0, got {max_tuning_runs}")
+    from modelyard.client.flavors.sklearn import SERIALIZATION_FORMATS
+
+    if serialization_format not in SERIALIZATION_FORMATS:
+        raise ValueError(
+            f"serialization_format must be one of {', '.join(SERIALIZATION_FORMATS)}, "
+            f"got {serialization_format!r}"
+        )
+    _config.extra_tags = {str(k): str(v) for k, v in (extra_tags or {}).items()}
+    _config.registered_model_name = registered_model_name
+    _config.serialization_format = serialization_format
+    _config.pos_label = pos_label
     _config.log_models = log_models
     _config.log_input_examples = log_input_examples
     _config.log_model_signatures = log_model_signatures
@@ -109,9 +141,31 @@ def _warn(what: str, exc: BaseException) -> None:
         )
 
 
+#: Data-preparation estimators that get no run of their own when fitted alone (as in MLflow):
+#: they are routines rather than models, and scikit-learn fits some internally (a metric such
+#: as precision_score fits a LabelEncoder). Inside a Pipeline they are logged with it.
+_NOT_LOGGED_ALONE_MODULES = (
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.feature_extraction",
+    "sklearn.feature_selection",
+)
+_NOT_LOGGED_ALONE_CLASSES = frozenset({"sklearn.compose._column_transformer.ColumnTransformer"})
+
+
+def _logged_alone(cls: type) -> bool:
+    """Whether fitting an instance of cls on its own starts a logged fit."""
+    module = cls.__module__
+    if f"{module}.{cls.__qualname__}" in _NOT_LOGGED_ALONE_CLASSES:
+        return False
+    return not any(module == m or module.startswith(m + ".") for m in _NOT_LOGGED_ALONE_MODULES)
+
+
 def _handle(estimator: Any, call: Callable[[], Any], args: tuple[Any, ...], kwargs: dict) -> Any:
     """Train via call(); log around it into the active run or one started here."""
     config = _config
+    if not _logged_alone(type(estimator)):
+        return call()
     active = fluent.active_run()
     if active is not None and config.exclusive:
         return call()
@@ -121,7 +175,7 @@ def _handle(estimator: Any, call: Callable[[], Any], args: tuple[Any, ...], kwar
             FLAVOR,
             config.silent,
             "starting a run",
-            lambda: fluent.start_run(tags={AUTOLOGGED_TAG: FLAVOR}),
+            lambda: fluent.start_run(tags={**config.extra_tags, AUTOLOGGED_TAG: FLAVOR}),
         )
         if started is None:
             return call()
@@ -268,7 +322,9 @@ def _training_metrics(estimator: Any, x: Any, y: Any, weight: Any) -> dict[str, 
             y_pred = None
         if y_pred is not None and is_classifier(estimator):
             kw = {"sample_weight": weight}
-            avg = {"average": "weighted", "zero_division": 0}
+            avg: dict[str, Any] = {"average": "weighted", "zero_division": 0}
+            if _config.pos_label is not None:  # the binary metrics of that class
+                avg = {"average": "binary", "pos_label": _config.pos_label, "zero_division": 0}
             add("training_accuracy_score", lambda: skm.accuracy_score(y, y_pred, **kw))
             add("training_precision_score", lambda: skm.precision_score(y, y_pred, **avg, **kw))
             add("training_recall_score", lambda: skm.recall_score(y, y_pred, **avg, **kw))
@@ -339,6 +395,8 @@ def _log_model(model: Any, x: Any) -> None:
         "model",
         signature=signature,
         input_example=example if _config.log_input_examples else None,
+        serialization_format=_config.serialization_format,
+        registered_model_name=_config.registered_model_name,
     )
 
 
@@ -371,7 +429,7 @@ def _log_search_children(client: Client, parent: Any, search: Any) -> None:
     for position, index in enumerate(order):
         child = client.create_run(
             experiment_id,
-            tags={PARENT_RUN_ID: parent_id, AUTOLOGGED_TAG: FLAVOR},
+            tags={**_config.extra_tags, PARENT_RUN_ID: parent_id, AUTOLOGGED_TAG: FLAVOR},
             run_name=f"{parent_name}-candidate-{position}",
         )
         ts = now_ms()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_classification, make_regression
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -144,7 +145,10 @@ def test_pipeline_logs_one_run(client: Client) -> None:
     loaded = modelyard.sklearn.load_model(f"runs:/{run.info.run_id}/model")
     np.testing.assert_array_equal(loaded.predict(x), pipe.predict(x))
 
-    StandardScaler().fit_transform(x)  # fit_transform trains too: one more run
+    PCA(n_components=2).fit_transform(x)  # fit_transform trains too: one more run
+    assert len(_runs(client)) == 2
+    # a preprocessing step fitted alone is a routine, not a model: no run (as in MLflow)
+    StandardScaler().fit_transform(x)
     assert len(_runs(client)) == 2
 
 

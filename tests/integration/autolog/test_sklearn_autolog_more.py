@@ -78,6 +78,11 @@ def _identity(x: Any, note: str = "") -> Any:
     return x
 
 
+class NoteTransformer(FunctionTransformer):
+    """A FunctionTransformer of this module: scikit-learn's own preprocessing steps get no run
+    when fitted alone (as in MLflow), a class of the user's own that builds on one does."""
+
+
 # -- 1. long param values -------------------------------------------------------------------
 
 
@@ -85,7 +90,7 @@ def test_long_param_value_is_cut_with_a_tag_and_a_warning(client: Client) -> Non
     """A value over the limit is cut to it; a tag and a warning name it; other params are whole."""
     modelyard.sklearn.autolog(log_models=False)
     note = "é" * (MAX_PARAM_VALUE_LENGTH + 500)
-    step = FunctionTransformer(_identity, kw_args={"note": note})
+    step = NoteTransformer(_identity, kw_args={"note": note})
     x, _ = _classification()
     with _autolog_warnings() as messages:
         step.fit(x)
@@ -382,7 +387,7 @@ def test_silent_hides_the_warning_of_a_logging_failure(
 def test_silent_hides_the_truncation_warning_but_keeps_the_tag(client: Client) -> None:
     """silent=True: no warning for a cut param; the tag still names it."""
     modelyard.sklearn.autolog(log_models=False, silent=True)
-    step = FunctionTransformer(_identity, kw_args={"note": "x" * (MAX_PARAM_VALUE_LENGTH + 1)})
+    step = NoteTransformer(_identity, kw_args={"note": "x" * (MAX_PARAM_VALUE_LENGTH + 1)})
     x, _ = _classification()
     with _autolog_warnings() as messages:
         step.fit(x)
@@ -528,7 +533,7 @@ def _fit_in_two_threads() -> tuple[FunctionTransformer, LinearRegression]:
     (started before thread 1's fit began) fits a regressor. Returns both fitted estimators."""
     started, release, go = threading.Event(), threading.Event(), threading.Event()
     x, y = _regression()
-    slow = FunctionTransformer(_wait_in_training, kw_args={"started": started, "release": release})
+    slow = NoteTransformer(_wait_in_training, kw_args={"started": started, "release": release})
     fast = LinearRegression()
     errors: list[BaseException] = []
 
@@ -570,7 +575,7 @@ def test_concurrent_fit_in_a_second_thread_logs_nothing(client: Client) -> None:
     modelyard.sklearn.autolog(log_models=False)
     _fit_in_two_threads()
     (run,) = _runs(client)
-    assert run.data.tags["estimator_name"] == "FunctionTransformer"
+    assert run.data.tags["estimator_name"] == "NoteTransformer"
     assert run.info.status == "FINISHED"
 
     x, y = _regression()
@@ -598,3 +603,61 @@ def test_random_search_against_a_live_server(
         np.testing.assert_array_equal(loaded.predict(x), search.best_estimator_.predict(x))
         path = _model_dir(client, parent.info.run_id, tmp_path)
         pd.testing.assert_frame_equal(Model.load(path).load_input_example(path), x.iloc[:5])
+
+
+# -- MLflow's other autolog options -----------------------------------------------------------
+
+
+def test_mlflows_autolog_options_are_accepted_and_do_what_they_say(client: Client) -> None:
+    """extra_tags go on every run autolog starts (children too), registered_model_name
+    registers the model, serialization_format and pos_label are honoured, and the options
+    modelyard has nothing to do for (log_datasets, log_post_training_metrics, ...) are
+    accepted, so a ported call works unchanged."""
+    modelyard.sklearn.autolog(
+        log_datasets=False,
+        log_post_training_metrics=False,
+        disable_for_unsupported_versions=True,
+        serialization_format="skops",
+        registered_model_name="autologged-model",
+        pos_label=1,
+        extra_tags={"team": "vision", "ticket": 42},
+        max_tuning_runs=2,
+    )
+    x, y = _classification()
+    y = (y > 0).astype(int)  # binary, so pos_label applies
+    GridSearchCV(LogisticRegression(max_iter=200), {"C": [0.1, 1.0]}, cv=2).fit(x, y)
+    parent, children = _parent_and_children(client)
+    for run in (parent, *children):
+        assert run.data.tags["team"] == "vision" and run.data.tags["ticket"] == "42"
+    from sklearn.metrics import precision_score
+
+    best = modelyard.sklearn.load_model(f"runs:/{parent.info.run_id}/model")
+    expected = precision_score(y, best.predict(x), pos_label=1, average="binary")
+    assert parent.data.metrics["training_precision_score"] == pytest.approx(expected)
+    # one version: the search's best model (the LabelEncoder that precision_score fits above is
+    # a preprocessing step fitted alone, so it makes no run and registers nothing)
+    (version,) = client.search_model_versions("name = 'autologged-model'")
+    assert version.run_id == parent.info.run_id
+    with pytest.raises(ValueError, match="serialization_format"):
+        modelyard.sklearn.autolog(serialization_format="joblib")
+
+
+def test_generic_autolog_takes_mlflows_signature(client: Client) -> None:
+    """modelyard.autolog(...) accepts MLflow's options; exclude_flavors leaves sklearn off."""
+    modelyard.autolog(log_datasets=False, log_traces=False, extra_tags={"source": "ci"})
+    x, y = _classification()
+    LogisticRegression(max_iter=200).fit(x, y)
+    (run,) = _runs(client)
+    assert run.data.tags["source"] == "ci"
+    modelyard.autolog(exclude_flavors=["sklearn"])
+    LogisticRegression(max_iter=200).fit(x, y)
+    assert len(_runs(client)) == 1
+    assert not sklearn_autolog_is_on()
+
+
+def sklearn_autolog_is_on() -> bool:
+    from sklearn.linear_model import LogisticRegression as Model
+
+    from modelyard.client.autolog import is_patched
+
+    return is_patched(Model, "fit")

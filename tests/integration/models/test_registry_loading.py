@@ -173,5 +173,7 @@ def test_fluent_registry_searches_and_delete_run(setup: ModelSetup) -> None:
     assert len(modelyard.search_model_versions(max_results=1)) == 1
     modelyard.delete_run(other.info.run_id)
     assert modelyard.get_run(other.info.run_id).info.lifecycle_stage == "deleted"
+    with pytest.raises(InvalidArgument, match="filter_string="):
+        modelyard.search_model_versions("name = 'churn'")  # MLflow's order: max_results first
     with pytest.raises(InvalidArgument, match="bogus"):
         modelyard.end_run(status="bogus")
