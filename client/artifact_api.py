@@ -26,7 +26,7 @@ from modelyard.client.client import Client
 from modelyard.client.tracking_uri import get_tracking_uri
 from modelyard.entities import FileInfo
 from modelyard.errors import InvalidArgument
-from modelyard.models.uris import is_runs_uri, parse_runs_uri
+from modelyard.models.uris import is_models_uri, is_runs_uri, parse_runs_uri
 
 __all__ = [
     "download_artifacts",
@@ -264,7 +264,7 @@ def _check_one_source(
 
 def _registry_source(uri: str, tracking: str) -> str:
     """The artifact URI a models:/ URI stands for (through the registry); other URIs as given."""
-    if urlsplit(uri).scheme.lower() != "models":
+    if not is_models_uri(uri):
         return uri
     from modelyard.client.models_io import resolve_models_uri  # models_io imports this module
 

@@ -35,6 +35,7 @@ from modelyard.entities import (
     RunTag,
     ViewType,
 )
+from modelyard.entities.paging import collect_pages
 from modelyard.errors import (
     ExperimentAlreadyExists,
     ExperimentNotActive,
@@ -204,25 +205,14 @@ def search_experiments(
     order_by: Sequence[str] | None = None,
 ) -> list[Experiment]:
     """Return the matching experiments (all of them when max_results is None)."""
-    client = _client()
-    out: list[Experiment] = []
-    token: str | None = None
-    while max_results is None or len(out) < max_results:
-        want = SEARCH_EXPERIMENTS_PAGE
-        if max_results is not None:
-            want = min(want, max_results - len(out))
-        page = client.search_experiments(
-            view_type=view_type,
-            max_results=want,
-            filter_string=filter_string,
-            order_by=order_by,
-            page_token=token,
-        )
-        out.extend(page)
-        token = page.token
-        if not token:
-            break
-    return out
+    return collect_pages(
+        _client().search_experiments,
+        max_results,
+        SEARCH_EXPERIMENTS_PAGE,
+        view_type=view_type,
+        filter_string=filter_string,
+        order_by=order_by,
+    )
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -632,20 +622,16 @@ def search_runs(
     client = _client()
     ids = _search_experiment_ids(client, experiment_ids, experiment_names, search_all_experiments)
     runs: list[Run] = []
-    token: str | None = None
-    while ids and len(runs) < max_results:
-        page = client.search_runs(
-            ids,
+    if ids:
+        runs = collect_pages(
+            client.search_runs,
+            max_results,
+            SEARCH_RUNS_PAGE,
+            experiment_ids=ids,
             filter_string=filter_string,
             run_view_type=run_view_type,
-            max_results=min(SEARCH_RUNS_PAGE, max_results - len(runs)),
             order_by=order_by,
-            page_token=token,
         )
-        runs.extend(page)
-        token = page.token
-        if not token:
-            break
     if output_format == "list":
         return runs
     try:

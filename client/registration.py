@@ -10,6 +10,7 @@ from typing import Any
 from modelyard.client.client import Client
 from modelyard.client.registry_client import ensure_registered_model
 from modelyard.entities.model_registry import ModelVersion, RegisteredModel
+from modelyard.entities.paging import collect_pages
 from modelyard.errors import InvalidArgument
 
 logger = logging.getLogger("modelyard")
@@ -60,16 +61,7 @@ def _all_pages(search: Callable[..., Any], max_results: int | None, **query: Any
             "max_results first; pass a filter as filter_string=...)",
             max_results=repr(max_results),
         )
-    found: list[Any] = []
-    token: str | None = None
-    while max_results is None or len(found) < max_results:
-        want = _PAGE if max_results is None else min(_PAGE, max_results - len(found))
-        page = search(max_results=want, page_token=token, **query)
-        found.extend(page)
-        token = page.token
-        if not token:
-            break
-    return found
+    return collect_pages(search, max_results, _PAGE, **query)
 
 
 def search_registered_models(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.artifacts.paths import clean_path
+from modelyard.entities.paging import collect_pages
 from modelyard.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
@@ -126,22 +127,16 @@ def load_table(
     quoted = artifact_file.replace("'", "''")
     filters = [f"tags.`{LOGGED_ARTIFACTS_TAG}` LIKE '%{quoted}%'"]
     if run_ids:
-        ids = ", ".join(f"'{r}'" for r in run_ids)
+        ids = ", ".join("'{}'".format(r.replace("'", "''")) for r in run_ids)
         filters.append(f"attributes.run_id IN ({ids})")
-    runs: list[Any] = []
-    token: str | None = None
-    while True:
-        page = client.search_runs(
-            list(experiment_ids),
-            " and ".join(filters),
-            order_by=["attributes.start_time ASC"],
-            max_results=1000,
-            page_token=token,
-        )
-        runs += page
-        token = page.token
-        if not token:
-            break
+    runs = collect_pages(
+        client.search_runs,
+        None,
+        1000,
+        experiment_ids=list(experiment_ids),
+        filter_string=" and ".join(filters),
+        order_by=["attributes.start_time ASC"],
+    )
     entry = {"path": artifact_file, "type": TABLE_TYPE}
     runs = [r for r in runs if entry in _listed_tables(r.data.tags)]
     if not runs:

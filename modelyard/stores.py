@@ -293,17 +293,31 @@ class TrackingStore(abc.ABC):
         / end_step only the points in that step range (inclusive), before downsampling."""
         out = []
         for run_id in run_ids:
-            if start_step is None and end_step is None:
+            if start_step is None and end_step is None and max_points:
                 history, _ = self.get_metric_history(run_id, key, max_points=max_points)
-            else:
+            else:  # every page, then the range and the downsampling
                 history = step_range(
-                    self.get_metric_history(run_id, key, max_points=None)[0],
-                    start_step,
-                    end_step,
-                    max_points,
+                    self._whole_history(run_id, key), start_step, end_step, max_points
                 )
             out.append(history)
         return out
+
+    def _whole_history(self, run_id: str, key: str) -> MetricHistory:
+        """A metric's whole history, page after page."""
+        steps: list[int] = []
+        timestamps: list[int] = []
+        values: list[float] = []
+        token: str | None = None
+        while True:
+            page, token = self.get_metric_history(run_id, key, page_token=token)
+            steps += page.steps
+            timestamps += page.timestamps
+            values += page.values
+            if not token:
+                break
+        return MetricHistory(
+            run_id=run_id, key=key, steps=steps, timestamps=timestamps, values=values
+        )
 
     # -- garbage collection (permanent deletion; only stores on the database itself) --------
     def list_deleted_runs(
